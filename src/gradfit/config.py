@@ -1,0 +1,89 @@
+"""FitConfig: every option of a fit, its default, and its validation, in one place.
+
+The defaults are the article's experiment: PyTorch, float32, CPU, 2000 points of sin(x) on
+[-pi, pi], a cubic, learning rate 1e-6, 2000 steps, the loss printed every 100 steps.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from .errors import UsageError
+from .optim import check_lr
+from .problem import check_points, check_range
+
+
+@dataclass(frozen=True)
+class FitConfig:
+    """All options of one run. ``validated()`` returns a checked, normalised copy."""
+
+    backend: str = "torch"
+    device: str = "cpu"
+    dtype: str | None = None  # None: the backend's article default (torch float32, numpy float64)
+    model: str = "poly"
+    degree: int = 3
+    method: str = "manual"
+    optimizer: str = "sgd"
+    lr: float = 1e-6
+    steps: int = 2000
+    log_every: int = 100
+    seed: int | None = None  # None: a fresh seed is drawn and reported
+    init: tuple[float, ...] | None = None  # explicit initial coefficients, one per parameter
+    target: str | None = "sin"  # None: the user's own data (gradfit.fit), not generated
+    points: int = 2000
+    x_range: tuple[float, float] = (-math.pi, math.pi)
+
+    def validated(self) -> FitConfig:
+        """Check every field; raise :class:`UsageError` (one line) on the first bad one."""
+        degree = _positive_int(self.degree, "--degree", allow_zero=True)
+        init = None
+        if self.init is not None:
+            try:
+                init = tuple(float(v) for v in self.init)
+            except (TypeError, ValueError):
+                raise UsageError(f"--init must be numbers, got {self.init!r}") from None
+            if not all(math.isfinite(v) for v in init):
+                raise UsageError("--init values must be finite")
+            if len(init) != degree + 1:
+                raise UsageError(
+                    f"--init has {len(init)} value(s) but a degree-{degree} polynomial has "
+                    f"{degree + 1} coefficients (c0,c1,...,c{degree})"
+                )
+        seed = self.seed
+        if seed is not None:
+            seed = _positive_int(seed, "--seed", allow_zero=True)
+        points = check_points(self.points)
+        if self.target is not None and points < degree + 1:
+            raise UsageError(
+                f"--points {points} is fewer than the {degree + 1} coefficients of a "
+                f"degree-{degree} polynomial; use more points or a lower degree"
+            )
+        return replace(
+            self,
+            degree=degree,
+            lr=check_lr(self.lr),
+            steps=_positive_int(self.steps, "--steps"),
+            log_every=_positive_int(self.log_every, "--log-every"),
+            seed=seed,
+            init=init,
+            points=points,
+            x_range=check_range(self.x_range),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["x_range"] = list(self.x_range)
+        d["init"] = None if self.init is None else list(self.init)
+        return d
+
+
+def _positive_int(value: Any, name: str, allow_zero: bool = False) -> int:
+    ok = isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+    if not ok or value < 0 or (value == 0 and not allow_zero):
+        kind = "a non-negative" if allow_zero else "a positive"
+        raise UsageError(f"{name} must be {kind} integer, got {value!r}")
+    return int(value)

@@ -1,0 +1,28 @@
+"""Exceptions gradfit raises on purpose, and the exit codes the CLI maps them to.
+
+Anything else that escapes is a bug and is shown as a traceback only under ``--debug``.
+"""
+
+from __future__ import annotations
+
+
+class GradfitError(Exception):
+    """Base class: a problem the user can fix, reported as one line."""
+
+    exit_code = 1
+
+
+class UsageError(GradfitError, ValueError):
+    """Bad input: an option, a value, a file. The CLI exits with status 2."""
+
+    exit_code = 2
+
+
+class DeviceUnavailableError(UsageError):
+    """The requested device does not exist on this machine (e.g. ``cuda`` without a GPU)."""
+
+
+class FitFailedError(GradfitError, RuntimeError):
+    """A run that started but could not finish (e.g. it diverged). The CLI exits with 1."""
+
+    exit_code = 1

@@ -1,0 +1,87 @@
+"""FitResult: everything a run produced, with ways to use and export it."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .analysis import Optimum
+from .config import FitConfig
+
+SCHEMA = "gradfit.fit/1"
+
+
+@dataclass
+class FitResult:
+    """The outcome of :func:`gradfit.fit`.
+
+    ``coef`` are the fitted coefficients in the monomial basis of x, lowest power first (the
+    article's a, b, c, d); ``loss_history`` holds ``(step, loss)`` for every logged step, the loss
+    being the one *before* that step's update (what the article prints); ``final_loss`` is the
+    loss at the final coefficients.
+    """
+
+    config: FitConfig
+    seed: int
+    model: Any
+    init_coef: np.ndarray
+    coef: np.ndarray
+    loss_history: list[tuple[int, float]]
+    final_loss: float
+    n_points: int
+    problem: str
+    device: str
+    dtype: str
+    optimum: Optimum | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+    versions: dict[str, Any] = field(default_factory=dict)
+
+    def predict(self, x: Any) -> np.ndarray:
+        """The fitted model at ``x`` (float64 NumPy)."""
+        return np.polynomial.polynomial.polyval(np.asarray(x, dtype=np.float64), self.coef)
+
+    def to_polynomial(self) -> np.polynomial.Polynomial:
+        """The fit as a ``numpy.polynomial.Polynomial`` (monomial basis, no domain mapping)."""
+        return np.polynomial.Polynomial(self.coef)
+
+    def formula(self) -> str:
+        """``y = a + b x + c x^2 + d x^3``, the article's result line without ``Result:``."""
+        return self.model.format(self.coef)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready document (non-finite numbers become ``null``)."""
+        doc: dict[str, Any] = {
+            "schema": SCHEMA,
+            "config": self.config.to_dict(),
+            "seed": self.seed,
+            "problem": {"name": self.problem, "points": self.n_points},
+            "device": self.device,
+            "dtype": self.dtype,
+            "init_coef": _floats(self.init_coef),
+            "coef": _floats(self.coef),
+            "formula": self.formula(),
+            "loss_history": [[t, _float(v)] for t, v in self.loss_history],
+            "final_loss": _float(self.final_loss),
+            "optimum": None,
+            "timings": dict(self.timings),
+            "versions": dict(self.versions),
+        }
+        if self.optimum is not None:
+            doc["optimum"] = {
+                "coef": _floats(self.optimum.coef),
+                "loss": _float(self.optimum.loss),
+                "excess_loss": _float(self.final_loss - self.optimum.loss),
+            }
+        return doc
+
+
+def _float(v: float) -> float | None:
+    v = float(v)
+    return v if math.isfinite(v) else None
+
+
+def _floats(a: Any) -> list[float | None]:
+    return [_float(v) for v in np.asarray(a, dtype=np.float64).tolist()]
