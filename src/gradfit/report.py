@@ -1,0 +1,63 @@
+"""How results are shown: the article's text lines and the JSON document."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any, TextIO
+
+from .errors import UsageError
+
+
+def log_line(step: int, loss: float) -> str:
+    """The article's ``print(t, loss)``: ``99 1273.537353515625``."""
+    return f"{step} {float(loss)}"
+
+
+def result_line(formula: str) -> str:
+    """The article's last line, in English: ``Result: y = a + b x + c x^2 + d x^3``."""
+    return f"Result: {formula}"
+
+
+def dumps(doc: dict[str, Any]) -> str:
+    """Strict JSON (no NaN/Infinity tokens), indented for people and parsers alike."""
+    return json.dumps(doc, indent=2, allow_nan=False) + "\n"
+
+
+def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
+    """Write ``text`` to ``path`` via a temporary file and a rename.
+
+    A crash or a failed run never leaves a half-written file, and the previous file stays intact
+    until the new one is complete.
+    """
+    target = Path(path)
+    directory = target.parent if str(target.parent) else Path(".")
+    if not directory.is_dir():
+        raise UsageError(f"cannot write {target}: directory {directory} does not exist")
+    if target.is_dir():
+        raise UsageError(f"cannot write {target}: it is a directory")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+    except OSError as exc:
+        raise UsageError(f"cannot write {target}: {exc.strerror}") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def emit_json(doc: dict[str, Any], dest: str, stdout: TextIO | None = None) -> None:
+    """Send the document to ``dest``: ``-`` for standard output, else a file (atomically)."""
+    text = dumps(doc)
+    if dest == "-":
+        (stdout or sys.stdout).write(text)
+    else:
+        write_text_atomic(dest, text)
