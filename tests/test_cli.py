@@ -1,0 +1,255 @@
+"""The command line: exact line shapes, JSON, and one-line errors with the right exit codes."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import run_gradfit
+
+import gradfit
+from gradfit.cli import main
+
+FLOAT = r"-?\d+(?:\.\d+)?(?:e[-+]\d+)?|nan|inf|-inf"
+LOSS_LINE = re.compile(rf"^(\d+) ({FLOAT})$")
+CUBIC_LINE = re.compile(
+    rf"^Result: y = ({FLOAT}) \+ ({FLOAT}) x \+ ({FLOAT}) x\^2 \+ ({FLOAT}) x\^3$"
+)
+
+
+def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize("backend", ["torch", "numpy"])
+def test_default_run_prints_the_articles_line_shapes(capsys, backend: str) -> None:
+    code, out, err = cli(capsys, "fit", "--backend", backend, "--seed", "5")
+    assert code == 0 and err == ""
+    lines = out.splitlines()
+    assert len(lines) == 21
+    steps = [int(LOSS_LINE.match(line).group(1)) for line in lines[:20]]
+    assert steps == list(range(99, 2000, 100))
+    match = CUBIC_LINE.match(lines[20])
+    assert match, lines[20]
+    losses = [float(LOSS_LINE.match(line).group(2)) for line in lines[:20]]
+    assert losses == sorted(losses, reverse=True)  # lr 1e-6 is stable here: the loss falls
+
+
+def test_result_line_matches_library_numbers(capsys) -> None:
+    code, out, _ = cli(capsys, "fit", "--backend", "numpy", "--seed", "9", "--quiet")
+    r = gradfit.run(gradfit.FitConfig(backend="numpy", seed=9), reference=False)
+    assert code == 0
+    assert out == f"Result: {r.formula()}\n"
+    assert [float(v) for v in CUBIC_LINE.match(out.strip()).groups()] == r.coef.tolist()
+
+
+@pytest.mark.parametrize(
+    ("degree", "pattern"),
+    [
+        ("0", rf"^Result: y = {FLOAT}$"),
+        ("1", rf"^Result: y = {FLOAT} \+ {FLOAT} x$"),
+        ("5", rf"^Result: y = {FLOAT} \+ {FLOAT} x( \+ {FLOAT} x\^[2-5]){{4}}$"),
+    ],
+)
+def test_result_line_for_other_degrees(capsys, degree: str, pattern: str) -> None:
+    code, out, _ = cli(
+        capsys,
+        "fit",
+        "--backend",
+        "numpy",
+        "--degree",
+        degree,
+        "--lr",
+        "1e-8",
+        "--steps",
+        "10",
+        "--quiet",
+    )
+    assert code == 0
+    assert re.match(pattern, out.strip()), out
+
+
+def test_log_every_and_quiet(capsys) -> None:
+    _, out, _ = cli(capsys, "fit", "--backend", "numpy", "--steps", "1000", "--log-every", "250")
+    assert [line.split()[0] for line in out.splitlines()[:-1]] == ["249", "499", "749", "999"]
+    _, out, _ = cli(capsys, "fit", "--backend", "numpy", "--steps", "1000", "--quiet")
+    assert len(out.splitlines()) == 1 and out.startswith("Result: ")
+
+
+def test_negative_values_after_options(capsys) -> None:
+    code, out, _ = cli(
+        capsys,
+        "fit",
+        "--backend",
+        "numpy",
+        "--init",
+        "-0.5,1,-2e-1,0.25",
+        "--range",
+        "-pi",
+        "2",
+        "--steps",
+        "1",
+        "--json",
+    )
+    doc = json.loads(out)
+    assert code == 0
+    assert doc["init_coef"] == [-0.5, 1.0, -0.2, 0.25]
+    assert doc["config"]["x_range"] == [-np.pi, 2.0]
+
+
+def test_json_on_stdout_is_the_whole_run(capsys) -> None:
+    code, out, err = cli(capsys, "fit", "--backend", "numpy", "--seed", "3", "--json")
+    assert code == 0 and err == ""
+    doc = json.loads(out)  # nothing but JSON on stdout
+    assert doc["schema"] == "gradfit.fit/1"
+    assert doc["seed"] == 3 and doc["config"]["seed"] == 3
+    assert doc["config"]["lr"] == 1e-6 and doc["config"]["steps"] == 2000
+    assert doc["device"] == "cpu" and doc["dtype"] == "float64"
+    assert [t for t, _ in doc["loss_history"]] == list(range(99, 2000, 100))
+    assert doc["init_coef"] == np.random.default_rng(3).standard_normal(4).tolist()
+    x = np.linspace(-np.pi, np.pi, 2000)
+    opt = gradfit.closed_form(x, np.sin(x), 3)
+    assert doc["optimum"]["loss"] == pytest.approx(opt.loss, rel=1e-12)
+    assert doc["optimum"]["coef"] == pytest.approx(opt.coef.tolist(), rel=1e-9)
+    assert doc["final_loss"] > doc["optimum"]["loss"]
+    assert doc["timings"]["loop_s"] > 0
+    assert doc["versions"]["numpy"] == np.__version__
+    assert doc["versions"]["python"].count(".") == 2
+
+
+def test_json_file_and_text_together(capsys, tmp_path: Path) -> None:
+    dest = tmp_path / "run.json"
+    code, out, _ = cli(capsys, "fit", "--backend", "numpy", "--seed", "4", "--json", str(dest))
+    doc = json.loads(dest.read_text())
+    assert code == 0
+    last_logged = out.splitlines()[19]
+    assert last_logged == f"{doc['loss_history'][-1][0]} {doc['loss_history'][-1][1]}"
+    assert out.splitlines()[20] == f"Result: {doc['formula']}"
+    assert not list(tmp_path.glob(".*tmp"))  # no temporary file left behind
+
+
+BAD_INPUTS = [
+    (["--backend", "jax"], "unknown backend 'jax'"),
+    (["--device", "tpu"], "unknown device 'tpu'"),
+    (["--device", "cuda"], "not available"),
+    (["--device", "cuda:3"], "not available"),
+    (["--backend", "numpy", "--device", "cuda"], "CPU only"),
+    (["--dtype", "float16"], "unknown dtype 'float16'"),
+    (["--init", "1,2,3"], "--init has 3 value(s)"),
+    (["--init", "1,2,3,4,5"], "--init has 5 value(s)"),
+    (["--init", "1,x,3,4"], "not a number"),
+    (["--points", "0"], "--points must be a positive integer"),
+    (["--points", "-5"], "--points must be a positive integer"),
+    (["--points", "3"], "fewer than the 4 coefficients"),
+    (["--steps", "0"], "--steps must be a positive integer"),
+    (["--lr", "0"], "--lr must be a positive"),
+    (["--lr", "-1e-6"], "--lr must be a positive"),
+    (["--lr", "nan"], "--lr must be a positive"),
+    (["--lr", "abc"], "invalid float value"),
+    (["--degree", "-1"], "--degree must be"),
+    (["--log-every", "0"], "--log-every must be a positive integer"),
+    (["--range", "1", "1"], "finite A < B"),
+    (["--range", "3"], "expected 2 arguments"),
+    (["--bogus"], "unrecognized arguments"),
+    (["--json", "/nonexistent-dir/run.json"], "does not exist"),
+]
+
+
+@pytest.mark.parametrize(("args", "message"), BAD_INPUTS)
+def test_bad_input_is_one_line_and_exit_2(capsys, args: list[str], message: str) -> None:
+    if args[:2] == ["--device", "cuda"] or args[:2] == ["--device", "cuda:3"]:
+        import torch
+
+        if torch.cuda.is_available() and args[1] == "cuda":
+            pytest.skip("a GPU is present")
+    code, out, err = cli(capsys, "fit", *args)
+    assert code == 2
+    assert out == ""
+    assert err.count("\n") == 1 and err.startswith("gradfit: error: "), err
+    assert message in err
+
+
+def test_bad_input_in_a_real_process_has_no_traceback() -> None:
+    proc = run_gradfit("fit", "--backend", "numpy", "--init", "1,2")
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    assert proc.stderr.startswith("gradfit: error: --init has 2 value(s)")
+    assert "Traceback" not in proc.stderr and proc.stderr.count("\n") == 1
+
+
+def test_divergence_exits_1_and_keeps_the_users_file(tmp_path: Path) -> None:
+    dest = tmp_path / "run.json"
+    dest.write_text("precious")
+    proc = run_gradfit("fit", "--backend", "numpy", "--lr", "1e-2", "--json", str(dest))
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("gradfit: error: diverged at step 99")
+    assert dest.read_text() == "precious"
+
+
+def test_usage_error_keeps_the_users_file(tmp_path: Path) -> None:
+    dest = tmp_path / "run.json"
+    dest.write_text("precious")
+    proc = run_gradfit("fit", "--lr", "-1", "--json", str(dest))
+    assert proc.returncode == 2 and dest.read_text() == "precious"
+
+
+IMPORT_CHECK = """
+import sys
+from gradfit.cli import main
+try:
+    main({argv!r})
+except SystemExit:
+    pass
+heavy = sorted(m for m in ("torch", "matplotlib", "sklearn", "pyarrow") if m in sys.modules)
+print("HEAVY=" + ",".join(heavy))
+"""
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["--help"], ["fit", "--help"], ["fit", "--backend", "numpy", "--steps", "5", "--quiet"]],
+)
+def test_help_and_numpy_runs_never_import_torch(argv: list[str]) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-c", IMPORT_CHECK.format(argv=argv)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().endswith("HEAVY="), proc.stdout
+
+
+def test_import_gradfit_does_not_import_torch() -> None:
+    code = "import sys, gradfit; print('torch' in sys.modules)"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.stdout.strip() == "False"
+
+
+def test_python_dash_m_and_help_text() -> None:
+    proc = run_gradfit("fit", "--help")
+    assert proc.returncode == 0
+    for option in (
+        "--backend",
+        "--device",
+        "--dtype",
+        "--points",
+        "--range",
+        "--degree",
+        "--lr",
+        "--steps",
+        "--log-every",
+        "--seed",
+        "--init",
+        "--quiet",
+        "--json",
+    ):
+        assert option in proc.stdout
+    assert "examples:" in proc.stdout
