@@ -13,7 +13,7 @@ import gradfit
 from gradfit.backends import resolve_backend
 from gradfit.methods import make_method
 from gradfit.models import Polynomial
-from gradfit.optim import SGD
+from gradfit.optim import OptimizerSpec
 from gradfit.problem import make_problem
 from gradfit.train import train
 
@@ -74,11 +74,24 @@ def test_bad_arrays_raise_usage_error(x, y, kwargs, message: str) -> None:
         gradfit.fit(x, y, **kwargs)
 
 
-def test_the_loop_reads_back_only_on_logged_steps(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    ("method", "optimizer"),
+    [
+        ("manual", "sgd"),
+        ("manual", "adam"),
+        ("autograd", "momentum"),
+        ("nn", "rmsprop"),
+        ("module", "sgd"),
+    ],
+)
+def test_the_loop_reads_back_only_on_logged_steps(
+    monkeypatch: pytest.MonkeyPatch, method: str, optimizer: str
+) -> None:
     """Device-to-host reads (a sync on a GPU) happen on logged steps only, never in between."""
     be = resolve_backend("torch", "cpu", "float32")
     problem = make_problem(be)
-    method = make_method("manual", Polynomial(3), problem, be)
+    spec = OptimizerSpec(optimizer, 1e-6)
+    m = make_method(method, Polynomial(3), problem, be, spec, np.array([0.1, 0.2, 0.3, 0.4]))
     reads: list[str] = []
     for name in ("__float__", "__bool__", "__int__", "item", "tolist", "numpy", "cpu"):
         original = getattr(torch.Tensor, name)
@@ -88,7 +101,6 @@ def test_the_loop_reads_back_only_on_logged_steps(monkeypatch: pytest.MonkeyPatc
             return _original(self, *a, **k)
 
         monkeypatch.setattr(torch.Tensor, name, counting)
-    w = be.asarray([0.1, 0.2, 0.3, 0.4])
-    outcome = train(method, SGD(1e-6), w, be, steps=1000, log_every=250)
+    outcome = train(m, be, steps=1000, log_every=250)
     assert [t for t, _ in outcome.history] == [249, 499, 749, 999]
     assert reads == ["__float__"] * 4

@@ -19,7 +19,6 @@ from .backends import Backend, resolve_backend, versions
 from .config import FitConfig
 from .methods import make_method
 from .models import make_model
-from .optim import make_optimizer
 from .problem import Problem, as_problem, make_problem
 from .result import FitResult
 from .train import LogCallback, train
@@ -30,10 +29,12 @@ def fit(
     y: Any,
     *,
     degree: int = 3,
+    model: str = "poly",
+    basis: str = "monomial",
     backend: str | None = None,
     device: str | None = None,
     dtype: str | None = None,
-    lr: float = 1e-6,
+    lr: float | None = None,
     steps: int = 2000,
     log_every: int = 100,
     seed: int | None = None,
@@ -42,8 +43,14 @@ def fit(
     optimizer: str = "sgd",
     on_log: LogCallback | None = None,
     reference: bool = True,
+    **optimizer_options: Any,
 ) -> FitResult:
-    """Fit a degree-``degree`` polynomial to ``(x, y)`` by gradient descent on the sum of squares.
+    """Fit a model to ``(x, y)`` by gradient descent on the sum of squared errors.
+
+    ``model`` is ``poly`` (``degree``, ``basis``), ``legendre3`` or ``dynamic``; ``method`` is
+    manual, autograd, nn or module; ``optimizer`` one of sgd, momentum, nesterov, rmsprop, adam,
+    lbfgs, with ``momentum=``, ``betas=``, ``eps=``, ``alpha=`` as keyword options.
+    ``lr=None`` takes the model's default (1e-6 for poly, the article's).
 
     ``backend``/``device``/``dtype`` default to where the data already is: a torch tensor stays
     on its device and dtype, anything else runs on NumPy in float64. ``init`` gives the initial
@@ -62,7 +69,9 @@ def fit(
         backend=backend,
         device=device,
         dtype=dtype,
+        model=model,
         degree=degree,
+        basis=basis,
         method=method,
         optimizer=optimizer,
         lr=lr,
@@ -72,9 +81,10 @@ def fit(
         init=None if init is None else tuple(np.asarray(init, dtype=np.float64).ravel()),
         target=None,
         points=max(_length(x), 1),
+        **optimizer_options,
     ).validated()
     be = resolve_backend(config.backend, config.device, config.dtype)
-    problem = as_problem(x, y, be, config.degree + 1)
+    problem = as_problem(x, y, be, make_model(config.model, config.degree, config.basis).n_params)
     return _fit(problem, be, config, on_log, reference)
 
 
@@ -96,32 +106,25 @@ def _fit(
     start = time.perf_counter()
     seed = config.seed if config.seed is not None else secrets.randbelow(2**32)
     config = replace(config, seed=seed, dtype=be.dtype, device=be.device)
-    model = make_model(config.model, config.degree)
-    # One float64 draw, cast to the run's dtype: the same seed gives the same start everywhere.
-    init = (
-        np.asarray(config.init, dtype=np.float64)
-        if config.init is not None
-        else np.random.default_rng(seed).standard_normal(model.n_params)
-    )
-    method = make_method(config.method, model, problem, be)
-    optimizer = make_optimizer(config.optimizer, config.lr)
-    outcome = train(
-        method,
-        optimizer,
-        be.asarray(init.copy()),
-        be,  # a copy: the loop updates it in place
-        steps=config.steps,
-        log_every=config.log_every,
-        on_log=on_log,
-    )
-    final_loss = be.scalar(method.loss(outcome.w))
-    params = be.to_numpy(outcome.w).astype(np.float64)
-    optimum = closed_form(problem.x, problem.y, config.degree) if reference else None
+    model = make_model(config.model, config.degree, config.basis)
+    spec = config.optimizer_spec(model)
+    init = initial_params(model, config.init, seed)
+    method = make_method(config.method, model, problem, be, spec, init, seed)
+    outcome = train(method, be, steps=config.steps, log_every=config.log_every, on_log=on_log)
+    final_loss = be.scalar(method.loss())
+    params = method.params()
+    # The start as the run saw it (rounded to its dtype).
+    init_params = be.to_numpy(be.asarray(init)).astype(np.float64)
+    optimum = closed_form(problem.x, problem.y, model.reference_degree) if reference else None
     return FitResult(
-        config=config,
+        config=replace(config, lr=spec.lr),
         seed=seed,
         model=model,
-        init_coef=model.to_monomial(be.to_numpy(be.asarray(init)).astype(np.float64)),
+        method=method.name,
+        optimizer=spec.hyperparameters() | {"name": spec.name},
+        init_params=init_params,
+        params=params,
+        init_coef=model.to_monomial(init_params),
         coef=model.to_monomial(params),
         loss_history=outcome.history,
         final_loss=final_loss,
@@ -133,6 +136,16 @@ def _fit(
         timings={"loop_s": outcome.loop_seconds, "fit_s": time.perf_counter() - start},
         versions=versions(be),
     )
+
+
+def initial_params(model: Any, init: Any, seed: int) -> np.ndarray:
+    """Explicit ``init``, else the model's published start (legendre3), else a standard normal
+    draw from ``seed`` in float64 - the same numbers on every backend and dtype."""
+    if init is not None:
+        return np.asarray(init, dtype=np.float64)
+    if model.default_init is not None:
+        return np.asarray(model.default_init, dtype=np.float64)
+    return np.random.default_rng(seed).standard_normal(model.n_params)
 
 
 def _length(x: Any) -> int:

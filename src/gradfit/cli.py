@@ -13,6 +13,9 @@ from . import __version__
 from .backends import BACKENDS, DTYPES
 from .config import FitConfig
 from .errors import GradfitError, UsageError
+from .methods import METHODS
+from .models import BASES, MODELS
+from .optim import OPTIMIZERS
 
 PROG = "gradfit"
 # Let values such as -pi, -1e-3 or -0.5,1,2,3 follow an option instead of being taken for one.
@@ -26,6 +29,16 @@ examples:
   gradfit fit --degree 5 --lr 1e-7 --steps 5000 --seed 42
   gradfit fit --json run.json                  also write the run as a JSON document
   python -m gradfit fit --json                 only the JSON document, on stdout
+  gradfit fit --method autograd --backend torch --dtype float64
+  gradfit fit --basis legendre --degree 5 --optimizer adam --lr 1e-2
+  gradfit fit --preset custom-function         the tutorial's a + b * P3(c + d x)
+"""
+
+COMPARE_EXAMPLES = """\
+examples:
+  gradfit compare                               manual/autograd/nn/module on numpy and torch
+  gradfit compare --optimizers sgd,adam --lr 1e-3 --steps 500
+  gradfit compare --methods manual --backends numpy,torch --dtype float32 --json cmp.json
 """
 
 
@@ -64,7 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog=PROG,
         description="Fit models by gradient descent, and see exactly how.",
-        epilog="Run 'gradfit fit' for the article's experiment; 'gradfit fit --help' for options.",
+        epilog="Run 'gradfit fit' for the article's experiment; 'gradfit COMMAND --help' for "
+        "a command's options.",
     )
     parser.add_argument("--version", action="version", version=f"gradfit {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -72,90 +86,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     fit = sub.add_parser(
         "fit",
-        help="fit a polynomial to sin(x) by gradient descent (the article's experiment)",
+        help="fit a model to sin(x) by gradient descent (default: the article's experiment)",
         description=(
-            "Fit y = c0 + c1 x + ... + cn x^n to sin(x) by gradient descent on the sum of squared "
-            "errors, with the hand-derived gradient. Defaults are the article's: torch, float32, "
-            "CPU, 2000 points on [-pi, pi], degree 3, lr 1e-6, 2000 steps, loss every 100 steps."
+            "Fit a model to sin(x) by gradient descent on the sum of squared errors. With no "
+            "options this is the article's experiment: torch, float32, CPU, 2000 points on "
+            "[-pi, pi], a cubic, the hand-derived gradient, SGD with lr 1e-6, 2000 steps, the "
+            "loss printed every 100 steps."
         ),
         epilog=FIT_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    g = fit.add_argument_group("backend")
-    g.add_argument(
-        "--backend",
-        default="torch",
-        metavar="NAME",
-        help=f"array library: {' | '.join(BACKENDS)} (default: torch)",
-    )
-    g.add_argument(
-        "--device",
-        default="cpu",
-        metavar="DEV",
-        help="cpu | cuda | cuda:N | mps | auto (default: cpu; auto picks a GPU if any)",
-    )
-    g.add_argument(
-        "--dtype",
-        default=None,
-        metavar="DTYPE",
-        help=f"{' | '.join(DTYPES)} (default: float32 on torch, float64 on numpy)",
-    )
-    g = fit.add_argument_group("problem and model")
-    g.add_argument(
-        "--points",
-        type=int,
-        default=2000,
-        metavar="N",
-        help="number of evenly spaced x values (default: 2000)",
-    )
-    g.add_argument(
-        "--range",
-        type=_number,
-        nargs=2,
-        default=(-math.pi, math.pi),
-        metavar=("A", "B"),
-        dest="x_range",
-        help="x interval; numbers or pi, -pi (default: -pi pi)",
-    )
-    g.add_argument(
-        "--degree",
-        type=int,
-        default=3,
-        metavar="N",
-        help="polynomial degree, any N >= 0 (default: 3)",
-    )
-    g = fit.add_argument_group("training")
-    g.add_argument("--lr", type=float, default=1e-6, help="learning rate (default: 1e-6)")
-    g.add_argument(
-        "--steps",
-        type=int,
-        default=2000,
-        metavar="N",
-        help="gradient descent steps (default: 2000)",
-    )
-    g.add_argument(
-        "--log-every",
-        type=int,
-        default=100,
-        metavar="N",
-        help="print the loss every N steps, at step N-1, 2N-1, ... (default: 100)",
-    )
-    g.add_argument(
-        "--seed",
-        type=int,
-        default=None,
-        metavar="N",
-        help="seed for the initial coefficients (default: drawn and reported)",
-    )
-    g.add_argument(
-        "--init",
-        type=_number_list,
-        default=None,
-        metavar="C0,C1,...",
-        help="explicit initial coefficients, lowest power first, one per power",
-    )
+    _add_run_options(fit)
     g = fit.add_argument_group("output")
-    g.add_argument("--quiet", "-q", action="store_true", help="print only the Result line")
+    g.add_argument("--quiet", "-q", action="store_true", help="print only the Result line(s)")
     g.add_argument(
         "--json",
         nargs="?",
@@ -166,26 +109,201 @@ def build_parser() -> argparse.ArgumentParser:
     )
     g.add_argument("--debug", action="store_true", help="show tracebacks for errors")
     fit.set_defaults(handler=_cmd_fit)
+
+    compare = sub.add_parser(
+        "compare",
+        help="run several methods/backends/optimizers from one start and tabulate them",
+        description=(
+            "Run every combination of --methods, --backends and --optimizers on the same "
+            "problem from the same initial parameters, and print one table: final loss, "
+            "distance to the closed-form optimum, largest coefficient difference from the first "
+            "run, and time per step. Runs are float64 unless --dtype says otherwise; "
+            "combinations that cannot run (autograd on numpy) are skipped and listed."
+        ),
+        epilog=COMPARE_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_run_options(compare, with_method=False)
+    g = compare.add_argument_group("what to compare")
+    g.add_argument(
+        "--methods",
+        type=_name_list,
+        default=["manual", "autograd", "nn", "module"],
+        metavar="M,M,...",
+        help="default: manual,autograd,nn,module",
+    )
+    g.add_argument(
+        "--backends",
+        type=_name_list,
+        default=["numpy", "torch"],
+        metavar="B,B,...",
+        help="default: numpy,torch",
+    )
+    g.add_argument(
+        "--optimizers", type=_name_list, default=["sgd"], metavar="O,O,...", help="default: sgd"
+    )
+    g = compare.add_argument_group("output")
+    g.add_argument(
+        "--json",
+        nargs="?",
+        const="-",
+        default=None,
+        metavar="FILE",
+        help="write the table as JSON to FILE; without FILE, only JSON on stdout",
+    )
+    g.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+    compare.set_defaults(handler=_cmd_compare)
+
+    presets = sub.add_parser(
+        "presets",
+        help="list the presets: the article's runs and the PyTorch tutorial's rungs",
+        description="List the presets for 'gradfit fit --preset NAME'.",
+        epilog="example:\n  gradfit presets\n  gradfit fit --preset custom-function",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    presets.set_defaults(handler=_cmd_presets)
     return parser
+
+
+def _add_run_options(p: argparse.ArgumentParser, with_method: bool = True) -> None:
+    """The options that define a run (shared by fit and compare). Defaults are None so that
+    only options the user gave override a preset; the real defaults live in FitConfig."""
+    g = p.add_argument_group("preset")
+    g.add_argument(
+        "--preset",
+        default=None,
+        metavar="NAME",
+        help="start from a preset (see 'gradfit presets'); other options override it",
+    )
+    g = p.add_argument_group("backend")
+    if with_method:
+        g.add_argument(
+            "--backend",
+            metavar="NAME",
+            help=f"array library: {' | '.join(BACKENDS)} (default: torch)",
+        )
+    g.add_argument(
+        "--device",
+        metavar="DEV",
+        help="cpu | cuda | cuda:N | mps | auto (default: cpu; auto picks a GPU if any)",
+    )
+    g.add_argument(
+        "--dtype",
+        metavar="DTYPE",
+        help=f"{' | '.join(DTYPES)} (default: float32 on torch, float64 on numpy)",
+    )
+    g = p.add_argument_group("problem and model")
+    g.add_argument(
+        "--points", type=int, metavar="N", help="number of evenly spaced x values (default: 2000)"
+    )
+    g.add_argument(
+        "--range",
+        type=_number,
+        nargs=2,
+        metavar=("A", "B"),
+        dest="x_range",
+        help="x interval; numbers or pi, -pi (default: -pi pi)",
+    )
+    g.add_argument("--model", metavar="NAME", help=f"{' | '.join(MODELS)} (default: poly)")
+    g.add_argument(
+        "--degree",
+        type=int,
+        metavar="N",
+        help="polynomial degree, any N >= 0 (default: 3; poly only)",
+    )
+    g.add_argument(
+        "--basis", metavar="NAME", help=f"{' | '.join(BASES)} (default: monomial; poly only)"
+    )
+    g = p.add_argument_group("training")
+    if with_method:
+        g.add_argument(
+            "--method",
+            metavar="NAME",
+            help=f"how the gradient is computed: {' | '.join(METHODS)} (default: manual)",
+        )
+        g.add_argument(
+            "--optimizer", metavar="NAME", help=f"{' | '.join(OPTIMIZERS)} (default: sgd)"
+        )
+    g.add_argument(
+        "--lr", type=float, help="learning rate (default: 1e-6; legendre3 5e-6, dynamic 1e-8)"
+    )
+    g.add_argument(
+        "--momentum",
+        type=float,
+        metavar="M",
+        help="momentum/nesterov (default 0.9) and rmsprop (default 0)",
+    )
+    g.add_argument(
+        "--betas",
+        type=float,
+        nargs=2,
+        metavar=("B1", "B2"),
+        help="adam's betas (default: 0.9 0.999)",
+    )
+    g.add_argument("--eps", type=float, help="adam/rmsprop epsilon (default: 1e-8)")
+    g.add_argument("--alpha", type=float, help="rmsprop smoothing constant (default: 0.99)")
+    g.add_argument("--steps", type=int, metavar="N", help="gradient descent steps (default: 2000)")
+    g.add_argument(
+        "--log-every",
+        type=int,
+        metavar="N",
+        help="print the loss every N steps, at step N-1, 2N-1, ... (default: 100)",
+    )
+    g.add_argument(
+        "--seed",
+        type=int,
+        metavar="N",
+        help="seed for the initial parameters (default: drawn and reported)",
+    )
+    g.add_argument(
+        "--init",
+        type=_number_list,
+        metavar="C0,C1,...",
+        help="explicit initial parameters, lowest power first, one per parameter",
+    )
+
+
+def config_from_args(args: argparse.Namespace) -> FitConfig:
+    """Preset (if any) <- options the user gave; everything else keeps FitConfig's default."""
+    from .presets import preset_config
+
+    names = (
+        "backend",
+        "device",
+        "dtype",
+        "points",
+        "model",
+        "degree",
+        "basis",
+        "method",
+        "optimizer",
+        "lr",
+        "momentum",
+        "eps",
+        "alpha",
+        "steps",
+        "log_every",
+        "seed",
+        "init",
+    )
+    options = {name: getattr(args, name, None) for name in names}
+    options["x_range"] = tuple(args.x_range) if args.x_range else None
+    options["betas"] = tuple(args.betas) if args.betas else None
+    return preset_config(args.preset, **options).validated()
+
+
+def _name_list(text: str) -> list[str]:
+    names = [t for t in re.split(r"[,\s]+", text.strip()) if t]
+    if not names:
+        raise argparse.ArgumentTypeError("expected a comma-separated list of names")
+    return names
 
 
 def _cmd_fit(args: argparse.Namespace) -> int:
     from .api import run
     from .report import emit_json, log_line, result_line
 
-    config = FitConfig(
-        backend=args.backend,
-        device=args.device,
-        dtype=args.dtype,
-        degree=args.degree,
-        lr=args.lr,
-        steps=args.steps,
-        log_every=args.log_every,
-        seed=args.seed,
-        init=args.init,
-        points=args.points,
-        x_range=tuple(args.x_range),
-    ).validated()
+    config = config_from_args(args)
     if args.json is not None and args.json != "-":
         # Fail on an unwritable destination before spending the run.
         _check_writable(args.json)
@@ -198,8 +316,43 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     result = run(config, on_log=on_log if text and not args.quiet else None)
     if text:
         out.write(result_line(result.formula()) + "\n")
+        if result.model.kind == "legendre3" or getattr(result.model, "basis", "") not in (
+            "monomial",
+            "",
+        ):
+            out.write(f"In powers of x: {result.monomial_formula()}\n")
     if args.json is not None:
         emit_json(result.to_dict(), args.json, out)
+    return 0
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from .compare import compare, format_table
+    from .report import emit_json
+
+    config = config_from_args(args)
+    if args.json is not None and args.json != "-":
+        _check_writable(args.json)
+    table = compare(config, args.methods, args.backends, args.optimizers)
+    if args.json != "-":
+        sys.stdout.write(format_table(table) + "\n")
+    if args.json is not None:
+        emit_json(table.to_dict(), args.json, sys.stdout)
+    return 0
+
+
+def _cmd_presets(args: argparse.Namespace) -> int:
+    from .presets import PRESETS
+
+    width = max(len(name) for name in PRESETS)
+    for name, (description, values) in PRESETS.items():
+        flags = (
+            " ".join(f"--{k.replace('_', '-')} {v}" for k, v in values.items() if k != "backend")
+            or "(the defaults)"
+        )
+        backend = values.get("backend", "torch")
+        print(f"{name.ljust(width)}  {description}")
+        print(f"{''.ljust(width)}  = gradfit fit --backend {backend} {flags}".rstrip())
     return 0
 
 

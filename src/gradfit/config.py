@@ -1,7 +1,8 @@
 """FitConfig: every option of a fit, its default, and its validation, in one place.
 
 The defaults are the article's experiment: PyTorch, float32, CPU, 2000 points of sin(x) on
-[-pi, pi], a cubic, learning rate 1e-6, 2000 steps, the loss printed every 100 steps.
+[-pi, pi], a cubic, the hand-derived gradient, plain gradient descent with learning rate 1e-6,
+2000 steps, the loss printed every 100 steps.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from typing import Any
 import numpy as np
 
 from .errors import UsageError
-from .optim import check_lr
+from .methods import METHODS, TORCH_ONLY
+from .models import make_model
+from .optim import OptimizerSpec, check_lr
 from .problem import check_points, check_range
 
 
@@ -25,14 +28,19 @@ class FitConfig:
     device: str = "cpu"
     dtype: str | None = None  # None: the backend's article default (torch float32, numpy float64)
     model: str = "poly"
-    degree: int = 3
+    degree: int = 3  # poly only
+    basis: str = "monomial"  # poly only
     method: str = "manual"
     optimizer: str = "sgd"
-    lr: float = 1e-6
+    lr: float | None = None  # None: the model's default (1e-6 for poly, the article's)
+    momentum: float | None = None  # None: 0.9 for momentum/nesterov, 0 otherwise
+    betas: tuple[float, float] = (0.9, 0.999)
+    eps: float = 1e-8
+    alpha: float = 0.99
     steps: int = 2000
     log_every: int = 100
     seed: int | None = None  # None: a fresh seed is drawn and reported
-    init: tuple[float, ...] | None = None  # explicit initial coefficients, one per parameter
+    init: tuple[float, ...] | None = None  # explicit initial parameters (else model default/seed)
     target: str | None = "sin"  # None: the user's own data (gradfit.fit), not generated
     points: int = 2000
     x_range: tuple[float, float] = (-math.pi, math.pi)
@@ -40,6 +48,19 @@ class FitConfig:
     def validated(self) -> FitConfig:
         """Check every field; raise :class:`UsageError` (one line) on the first bad one."""
         degree = _positive_int(self.degree, "--degree", allow_zero=True)
+        model = make_model(self.model, degree, self.basis)
+        if self.method not in METHODS:
+            raise UsageError(f"unknown method {self.method!r}; choose one of: {', '.join(METHODS)}")
+        if self.method in TORCH_ONLY and self.backend == "numpy":
+            raise UsageError(
+                f"the {self.method} method needs the torch backend; use --backend torch"
+            )
+        spec = self.optimizer_spec(model).validated()
+        if spec.name == "lbfgs" and self.backend == "numpy":
+            raise UsageError(
+                "the lbfgs optimizer is not available on the numpy backend "
+                "(it is torch.optim.LBFGS); use --backend torch"
+            )
         init = None
         if self.init is not None:
             try:
@@ -48,24 +69,23 @@ class FitConfig:
                 raise UsageError(f"--init must be numbers, got {self.init!r}") from None
             if not all(math.isfinite(v) for v in init):
                 raise UsageError("--init values must be finite")
-            if len(init) != degree + 1:
-                raise UsageError(
-                    f"--init has {len(init)} value(s) but a degree-{degree} polynomial has "
-                    f"{degree + 1} coefficients (c0,c1,...,c{degree})"
-                )
+            if len(init) != model.n_params:
+                names = ",".join(model.param_names)
+                raise UsageError(f"--init has {len(init)} value(s) but {_size(model)} ({names})")
         seed = self.seed
         if seed is not None:
             seed = _positive_int(seed, "--seed", allow_zero=True)
         points = check_points(self.points)
-        if self.target is not None and points < degree + 1:
+        if self.target is not None and points < model.n_params:
             raise UsageError(
-                f"--points {points} is fewer than the {degree + 1} coefficients of a "
-                f"degree-{degree} polynomial; use more points or a lower degree"
+                f"--points {points} is fewer than the {_count(model)}; "
+                "use more points or a lower degree"
             )
         return replace(
             self,
             degree=degree,
-            lr=check_lr(self.lr),
+            lr=spec.lr,
+            betas=tuple(spec.betas),
             steps=_positive_int(self.steps, "--steps"),
             log_every=_positive_int(self.log_every, "--log-every"),
             seed=seed,
@@ -74,11 +94,41 @@ class FitConfig:
             x_range=check_range(self.x_range),
         )
 
+    def optimizer_spec(self, model: Any = None) -> OptimizerSpec:
+        """The optimizer and its hyper-parameters (``lr=None``: the model's default rate)."""
+        lr = self.lr
+        if lr is None:
+            model = model or make_model(self.model, self.degree, self.basis)
+            lr = model.default_lr
+        try:
+            betas = tuple(float(b) for b in self.betas)
+            b1, b2 = betas
+        except (TypeError, ValueError):
+            raise UsageError(f"--betas needs two numbers, got {self.betas!r}") from None
+        return OptimizerSpec(
+            self.optimizer, check_lr(lr), self.momentum, (b1, b2), self.eps, self.alpha
+        )
+
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
+        d["betas"] = list(self.betas)
         d["x_range"] = list(self.x_range)
         d["init"] = None if self.init is None else list(self.init)
         return d
+
+
+def _size(model: Any) -> str:
+    """'a degree-3 polynomial has 4 coefficients' or 'the legendre3 model has 4 parameters'."""
+    if model.kind == "poly":
+        return f"a degree-{model.degree} polynomial has {model.n_params} coefficients"
+    return f"the {model.kind} model has {model.n_params} parameters"
+
+
+def _count(model: Any) -> str:
+    """'4 coefficients of a degree-3 polynomial' or '4 parameters of the legendre3 model'."""
+    if model.kind == "poly":
+        return f"{model.n_params} coefficients of a degree-{model.degree} polynomial"
+    return f"{model.n_params} parameters of the {model.kind} model"
 
 
 def _positive_int(value: Any, name: str, allow_zero: bool = False) -> int:

@@ -19,14 +19,19 @@ class FitResult:
     """The outcome of :func:`gradfit.fit`.
 
     ``coef`` are the fitted coefficients in the monomial basis of x, lowest power first (the
-    article's a, b, c, d); ``loss_history`` holds ``(step, loss)`` for every logged step, the loss
-    being the one *before* that step's update (what the article prints); ``final_loss`` is the
-    loss at the final coefficients.
+    article's a, b, c, d); ``params`` the model's own parameters (the same for a monomial
+    polynomial; Legendre coefficients, or legendre3's a, b, c, d); ``loss_history`` holds
+    ``(step, loss)`` for every logged step, the loss being the one *before* that step's update
+    (what the article prints); ``final_loss`` is the loss at the final parameters.
     """
 
     config: FitConfig
     seed: int
     model: Any
+    method: str
+    optimizer: dict[str, Any]
+    init_params: np.ndarray
+    params: np.ndarray
     init_coef: np.ndarray
     coef: np.ndarray
     loss_history: list[tuple[int, float]]
@@ -48,8 +53,15 @@ class FitResult:
         return np.polynomial.Polynomial(self.coef)
 
     def formula(self) -> str:
-        """``y = a + b x + c x^2 + d x^3``, the article's result line without ``Result:``."""
-        return self.model.format(self.coef)
+        """The model with its fitted parameters, e.g. the article's ``y = a + b x + c x^2 + d x^3``
+        (the ``Result:`` line without ``Result:``)."""
+        return self.model.format(self.params)
+
+    def monomial_formula(self) -> str:
+        """The same fit in powers of x (the expected prediction for the dynamic net)."""
+        from .models import format_polynomial
+
+        return format_polynomial(self.coef)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready document (non-finite numbers become ``null``)."""
@@ -58,11 +70,23 @@ class FitResult:
             "config": self.config.to_dict(),
             "seed": self.seed,
             "problem": {"name": self.problem, "points": self.n_points},
+            "model": {
+                "kind": self.model.kind,
+                "degree": self.model.degree,
+                "basis": getattr(self.model, "basis", "monomial"),
+                "description": self.model.describe(),
+                "param_names": list(self.model.param_names),
+            },
+            "method": self.method,
+            "optimizer": self.optimizer,
             "device": self.device,
             "dtype": self.dtype,
+            "init_params": _floats(self.init_params),
+            "params": _floats(self.params),
             "init_coef": _floats(self.init_coef),
             "coef": _floats(self.coef),
             "formula": self.formula(),
+            "monomial_formula": self.monomial_formula(),
             "loss_history": [[t, _float(v)] for t, v in self.loss_history],
             "final_loss": _float(self.final_loss),
             "optimum": None,

@@ -22,30 +22,26 @@ LogCallback = Callable[[int, float], None]
 
 @dataclass
 class TrainOutcome:
-    """What the loop produced: final parameters (on the backend) and the logged losses."""
+    """What the loop produced: the logged losses and the loop's wall time."""
 
-    w: Any
     history: list[tuple[int, float]] = field(default_factory=list)
     loop_seconds: float = 0.0
 
 
 def train(
     method: Any,
-    optimizer: Any,
-    w: Any,
     backend: Backend,
     *,
     steps: int,
     log_every: int,
     on_log: LogCallback | None = None,
 ) -> TrainOutcome:
-    """Run ``steps`` steps of ``optimizer`` on ``method``'s gradient, starting from ``w``.
+    """Run ``steps`` steps of ``method`` (gradient + optimizer update), in place.
 
-    ``w`` is updated in place. At each logged step the loss *before* that step's update is read
-    back, recorded and passed to ``on_log`` (as the article prints it). A non-finite logged loss
-    stops the run with :class:`FitFailedError`.
+    At each logged step the loss *before* that step's update is read back, recorded and passed
+    to ``on_log`` (as the article prints it). A non-finite logged loss stops the run with
+    :class:`FitFailedError`. Nothing else is read back from the device.
     """
-    state = optimizer.init(w)
     history: list[tuple[int, float]] = []
     backend.synchronize()
     start = time.perf_counter()
@@ -53,7 +49,7 @@ def train(
     with np.errstate(over="ignore", invalid="ignore"):
         for t in range(steps):
             logged = t % log_every == log_every - 1  # the article's `t % 100 == 99`
-            loss, grad = method.loss_and_grad(w, logged)
+            loss = method.step(logged)
             if logged:
                 value = backend.scalar(loss)
                 history.append((t, value))
@@ -61,6 +57,5 @@ def train(
                     on_log(t, value)
                 if not math.isfinite(value):
                     raise FitFailedError(f"diverged at step {t} (loss {value}); try a smaller --lr")
-            w = optimizer.step(w, grad, state)
     backend.synchronize()
-    return TrainOutcome(w, history, time.perf_counter() - start)
+    return TrainOutcome(history, time.perf_counter() - start)

@@ -1,18 +1,22 @@
-"""The article's method: the gradient derived by hand, on any backend.
+"""The article's method: the gradient derived by hand, the update written by hand, any backend.
 
 Forward, loss and backward are the article's lines, generalised to the model's parameters::
 
     y_pred = a + b * x + c * x ** 2 + d * x ** 3     # model.forward
-    loss = (y_pred - y).pow(2).sum()                  # only on logged steps
+    loss = (y_pred - y).pow(2).sum()                  # only on steps that need it
     grad_y_pred = 2.0 * (y_pred - y)
     grad_a = grad_y_pred.sum(); grad_b = (grad_y_pred * x).sum(); ...   # model.grad
+    a -= learning_rate * grad_a; ...                  # gradfit.optim (torch.optim's formulas)
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from ..backends import Backend
+from ..optim import OptimizerSpec, make_array_optimizer, make_torch_optimizer
 from ..problem import Problem
 
 
@@ -21,20 +25,55 @@ class ManualMethod:
 
     name = "manual"
 
-    def __init__(self, model: Any, problem: Problem, backend: Backend) -> None:
+    def __init__(
+        self,
+        model: Any,
+        problem: Problem,
+        backend: Backend,
+        spec: OptimizerSpec,
+        init: np.ndarray,
+        seed: int = 0,
+    ) -> None:
         self.model = model
+        self.backend = backend
         self.xp = backend.xp
         self.y = problem.y
-        self.feats = model.features(problem.x)
+        self.cache = model.prepare(problem.x, backend, seed)
+        self.w = backend.asarray(np.array(init, dtype=np.float64))  # a copy, updated in place
+        if spec.name == "lbfgs" and backend.name == "torch":
+            # No hand-written L-BFGS: torch.optim.LBFGS reads the hand-derived gradient.
+            self._lbfgs = make_torch_optimizer(spec, [self.w])
+        else:
+            self._lbfgs = None
+            self.optimizer = make_array_optimizer(spec)
+            self.state = self.optimizer.init(self.w)
 
-    def loss_and_grad(self, w: Any, need_loss: bool = True) -> tuple[Any | None, Any]:
-        """The loss (when asked: it costs a reduction) and the gradient at ``w``."""
-        residual = self.model.forward(w, self.feats) - self.y
+    def loss_and_grad(self, need_loss: bool = True) -> tuple[Any | None, Any]:
+        """The loss at the current parameters (when asked: it costs a reduction) and its
+        gradient."""
+        residual = self.model.forward(self.w, self.cache) - self.y
         loss = self.xp.sum(residual * residual) if need_loss else None
-        grad = self.model.grad(w, self.feats, 2.0 * residual, self.xp)
+        grad = self.model.grad(self.w, self.cache, 2.0 * residual)
         return loss, grad
 
-    def loss(self, w: Any) -> Any:
-        """The loss at ``w`` as a 0-d array on the backend."""
-        residual = self.model.forward(w, self.feats) - self.y
+    def step(self, need_loss: bool) -> Any | None:
+        if self._lbfgs is not None:
+            return self._lbfgs_step()
+        loss, grad = self.loss_and_grad(need_loss)
+        self.w = self.optimizer.step(self.w, grad, self.state)
+        return loss
+
+    def _lbfgs_step(self) -> Any:
+        def closure() -> Any:
+            loss, grad = self.loss_and_grad(True)
+            self.w.grad = grad
+            return loss
+
+        return self._lbfgs.step(closure)
+
+    def loss(self) -> Any:
+        residual = self.model.forward(self.w, self.cache) - self.y
         return self.xp.sum(residual * residual)
+
+    def params(self) -> np.ndarray:
+        return self.backend.to_numpy(self.w).astype(np.float64)

@@ -1,0 +1,205 @@
+"""compare: several methods, backends and optimizers on one problem, from one start, one table.
+
+Every run starts from the same initial parameters (drawn once from the seed, or ``init``), on
+the same problem, so the columns answer "do these ways of computing agree, and if not, by how
+much?": final loss, distance to the closed-form optimum, largest coefficient difference from
+the first run, and time per step.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import secrets
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from .analysis import Optimum, closed_form
+from .api import initial_params, run
+from .backends import resolve_backend
+from .config import FitConfig
+from .errors import FitFailedError, UsageError
+from .methods import TORCH_ONLY
+from .models import make_model
+from .problem import make_problem
+
+SCHEMA = "gradfit.compare/1"
+
+
+@dataclass
+class CompareRow:
+    """One run of the comparison (``error`` set when it failed, e.g. diverged)."""
+
+    method: str
+    backend: str
+    optimizer: str
+    dtype: str = ""
+    final_loss: float = math.nan
+    coef: list[float] = field(default_factory=list)
+    excess_loss: float = math.nan  # final_loss - optimum loss
+    optimum_distance: float = math.nan  # max |coef - optimum coef|
+    first_difference: float = math.nan  # max |coef - coef of the first successful run|
+    step_seconds: float = math.nan
+    error: str | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.method}/{self.backend}/{self.optimizer}"
+
+
+@dataclass
+class Comparison:
+    """The table: the shared config and start, the optimum, one row per run, skipped combos."""
+
+    config: FitConfig
+    init: np.ndarray
+    optimum: Optimum | None
+    rows: list[CompareRow]
+    skipped: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        def num(v: float) -> float | None:
+            return float(v) if math.isfinite(v) else None
+
+        return {
+            "schema": SCHEMA,
+            "config": self.config.to_dict(),
+            "init_params": self.init.tolist(),
+            "optimum": None
+            if self.optimum is None
+            else {"coef": self.optimum.coef.tolist(), "loss": num(self.optimum.loss)},
+            "runs": [
+                {
+                    "method": r.method,
+                    "backend": r.backend,
+                    "optimizer": r.optimizer,
+                    "dtype": r.dtype,
+                    "final_loss": num(r.final_loss),
+                    "coef": r.coef,
+                    "excess_loss": num(r.excess_loss),
+                    "optimum_distance": num(r.optimum_distance),
+                    "first_difference": num(r.first_difference),
+                    "step_seconds": num(r.step_seconds),
+                    "error": r.error,
+                }
+                for r in self.rows
+            ],
+            "skipped": self.skipped,
+        }
+
+
+def compare(
+    config: FitConfig,
+    methods: list[str],
+    backends: list[str],
+    optimizers: list[str],
+) -> Comparison:
+    """Run every valid (method, backend, optimizer) combination of ``config``'s problem.
+
+    ``config.dtype=None`` means float64 on every backend, so that agreement is judged at
+    float64 precision. Combinations that cannot run (a torch-only method on numpy, L-BFGS on
+    numpy) are skipped and listed.
+    """
+    seed = config.seed if config.seed is not None else secrets.randbelow(2**32)
+    config = replace(config, seed=seed, dtype=config.dtype or "float64")
+    model = make_model(config.model, config.degree, config.basis)
+    init = initial_params(model, config.init, seed)
+    config = replace(config, init=tuple(init.tolist())).validated()
+
+    combos, skipped = [], []
+    for method, backend, optimizer in itertools.product(methods, backends, optimizers):
+        if method in TORCH_ONLY and backend == "numpy":
+            skipped.append(f"{method}/{backend}/{optimizer} ({method} needs torch)")
+        elif optimizer == "lbfgs" and backend == "numpy":
+            skipped.append(f"{method}/{backend}/{optimizer} (lbfgs needs torch)")
+        else:
+            combos.append((method, backend, optimizer))
+    if not combos:
+        raise UsageError("no runnable combination: " + "; ".join(skipped))
+
+    be = resolve_backend("numpy", "cpu", "float64")
+    problem = make_problem(be, config.target, config.points, config.x_range)
+    optimum = closed_form(problem.x, problem.y, model.reference_degree)
+
+    rows: list[CompareRow] = []
+    first: np.ndarray | None = None
+    for method, backend, optimizer in combos:
+        row = CompareRow(method, backend, optimizer)
+        cfg = replace(config, method=method, backend=backend, optimizer=optimizer)
+        try:
+            result = run(cfg, reference=False)
+        except FitFailedError as exc:
+            row.error = str(exc)
+            rows.append(row)
+            continue
+        coef = result.coef
+        row.dtype = result.dtype
+        row.final_loss = result.final_loss
+        row.coef = coef.tolist()
+        row.excess_loss = result.final_loss - optimum.loss
+        opt = np.zeros(max(coef.size, optimum.coef.size))
+        opt[: optimum.coef.size] = optimum.coef
+        padded = np.zeros_like(opt)
+        padded[: coef.size] = coef
+        row.optimum_distance = float(np.max(np.abs(padded - opt)))
+        if first is None:
+            first = coef
+        row.first_difference = float(np.max(np.abs(coef - first)))
+        row.step_seconds = result.timings["loop_s"] / cfg.steps
+        rows.append(row)
+    return Comparison(config, init, optimum, rows, skipped)
+
+
+def format_table(comparison: Comparison) -> str:
+    """The comparison as an aligned plain-text table with a short legend."""
+    head = [
+        "run",
+        "dtype",
+        "final loss",
+        "loss - optimum",
+        "|coef - optimum|",
+        "|coef - first|",
+        "us/step",
+    ]
+    lines = []
+    for r in comparison.rows:
+        if r.error:
+            lines.append([r.label, r.dtype or "-", "failed: " + r.error, "", "", "", ""])
+            continue
+        lines.append(
+            [
+                r.label,
+                r.dtype,
+                f"{r.final_loss:.10g}",
+                f"{r.excess_loss:.3e}",
+                f"{r.optimum_distance:.3e}",
+                f"{r.first_difference:.3e}",
+                f"{r.step_seconds * 1e6:.1f}",
+            ]
+        )
+    widths = [max(len(str(row[i])) for row in [head, *lines]) for i in range(len(head))]
+
+    def fmt(row: list[str]) -> str:
+        cells = [
+            str(c).ljust(w) if i < 2 else str(c).rjust(w)
+            for i, (c, w) in enumerate(zip(row, widths, strict=True))
+        ]
+        return "  ".join(cells).rstrip()
+
+    out = [fmt(head), fmt(["-" * w for w in widths])]
+    out.extend(fmt(row) for row in lines)
+    c = comparison.config
+    opt = comparison.optimum
+    out.append("")
+    out.append(
+        f"same start for every run: {', '.join(f'{v:.6g}' for v in comparison.init)} "
+        f"(seed {c.seed}); {c.steps} steps, lr {c.lr}"
+    )
+    if opt is not None:
+        out.append(f"closed-form least-squares optimum: loss {opt.loss:.10g}")
+    out.append("|coef - x|: largest absolute difference of the monomial coefficients")
+    for s in comparison.skipped:
+        out.append(f"skipped: {s}")
+    return "\n".join(out)

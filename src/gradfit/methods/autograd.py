@@ -1,0 +1,62 @@
+"""autograd: PyTorch computes the gradient. ``loss.backward()`` on a leaf tensor of parameters.
+
+The forward pass is the model's own (the same code the manual method uses); only the backward
+pass changes hands. Parameters move with ``torch.optim``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..backends import Backend
+from ..optim import OptimizerSpec, make_torch_optimizer
+from ..problem import Problem
+
+
+class AutogradMethod:
+    """Gradient by ``loss.backward()``; update by ``torch.optim``."""
+
+    name = "autograd"
+
+    def __init__(
+        self,
+        model: Any,
+        problem: Problem,
+        backend: Backend,
+        spec: OptimizerSpec,
+        init: np.ndarray,
+        seed: int = 0,
+    ) -> None:
+        self.model = model
+        self.backend = backend
+        self.y = problem.y
+        self.cache = model.prepare(problem.x, backend, seed)
+        self.w = backend.asarray(np.array(init, dtype=np.float64)).requires_grad_(True)
+        self.optimizer = make_torch_optimizer(spec, [self.w])
+        self._lbfgs = spec.name == "lbfgs"
+
+    def _closure(self) -> Any:
+        self.optimizer.zero_grad()
+        residual = self.model.forward(self.w, self.cache) - self.y
+        loss = (residual * residual).sum()
+        loss.backward()
+        return loss
+
+    def step(self, need_loss: bool) -> Any | None:
+        if self._lbfgs:  # evaluates the closure several times; returns the first loss
+            return self.optimizer.step(self._closure).detach()
+        loss = self._closure()
+        self.optimizer.step()
+        return loss.detach() if need_loss else None
+
+    def loss(self) -> Any:
+        import torch
+
+        with torch.no_grad():
+            residual = self.model.forward(self.w, self.cache) - self.y
+            return (residual * residual).sum()
+
+    def params(self) -> np.ndarray:
+        return self.backend.to_numpy(self.w).astype(np.float64)
