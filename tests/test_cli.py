@@ -159,6 +159,17 @@ BAD_INPUTS = [
     (["--range", "3"], "expected 2 arguments"),
     (["--bogus"], "unrecognized arguments"),
     (["--json", "/nonexistent-dir/run.json"], "does not exist"),
+    (["--backend", "numpy", "--method", "nn"], "the nn method needs the torch backend"),
+    (["--backend", "numpy", "--method", "autograd"], "the autograd method needs the torch"),
+    (["--backend", "numpy", "--optimizer", "lbfgs"], "lbfgs optimizer is not available"),
+    (["--method", "magic"], "unknown method 'magic'"),
+    (["--optimizer", "adagrad"], "unknown optimizer 'adagrad'"),
+    (["--model", "mlp"], "unknown model 'mlp'"),
+    (["--basis", "hermite"], "unknown basis 'hermite'"),
+    (["--model", "legendre3", "--init", "1,2,3"], "the legendre3 model has 4 parameters"),
+    (["--optimizer", "momentum", "--momentum", "1.5"], "--momentum must be in [0, 1)"),
+    (["--optimizer", "adam", "--betas", "0.9", "1.2"], "--betas must both be in [0, 1)"),
+    (["--preset", "nope"], "unknown preset 'nope'"),
 ]
 
 
@@ -253,3 +264,40 @@ def test_python_dash_m_and_help_text() -> None:
     ):
         assert option in proc.stdout
     assert "examples:" in proc.stdout
+
+
+def test_legendre3_prints_the_tutorials_result_line_and_the_monomial_form(capsys) -> None:
+    code, out, _ = cli(capsys, "fit", "--preset", "custom-function", "--quiet")
+    lines = out.splitlines()
+    assert code == 0 and len(lines) == 2
+    assert re.match(
+        rf"^Result: y = ({FLOAT}) \+ ({FLOAT}) \* P3\(({FLOAT}) \+ ({FLOAT}) x\)$", lines[0]
+    )
+    assert CUBIC_LINE.match(lines[1].replace("In powers of x:", "Result:"))
+
+
+def test_orthogonal_basis_prints_both_forms(capsys) -> None:
+    code, out, _ = cli(
+        capsys,
+        "fit",
+        "--basis",
+        "chebyshev",
+        "--range",
+        "-1",
+        "1",
+        "--lr",
+        "1e-4",
+        "--quiet",
+        "--backend",
+        "numpy",
+        "--seed",
+        "1",
+    )
+    lines = out.splitlines()
+    assert code == 0
+    assert re.match(
+        rf"^Result: y = {FLOAT} \+ {FLOAT} T1\(x\) \+ {FLOAT} T2\(x\) \+ "
+        rf"{FLOAT} T3\(x\)$",
+        lines[0],
+    )
+    assert lines[1].startswith("In powers of x: y = ")
