@@ -195,13 +195,16 @@ def test_bad_input_in_a_real_process_has_no_traceback() -> None:
     assert "Traceback" not in proc.stderr and proc.stderr.count("\n") == 1
 
 
-def test_divergence_exits_1_and_keeps_the_users_file(tmp_path: Path) -> None:
+def test_divergence_exits_1_and_the_json_records_it(tmp_path: Path) -> None:
     dest = tmp_path / "run.json"
-    dest.write_text("precious")
     proc = run_gradfit("fit", "--backend", "numpy", "--lr", "1e-2", "--json", str(dest))
     assert proc.returncode == 1
-    assert proc.stderr.startswith("gradfit: error: diverged at step 99")
-    assert dest.read_text() == "precious"
+    assert proc.stderr.startswith("gradfit: error: diverged at step 1 ")
+    assert "largest stable learning rate here is 3.558e-06" in proc.stderr
+    assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+    doc = json.loads(dest.read_text())
+    assert doc["status"] == "diverged" and doc["step"] == 1
+    assert doc["config"]["lr"] == 1e-2
 
 
 def test_usage_error_keeps_the_users_file(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,3 +38,228 @@ def _as_float64(a: Any) -> np.ndarray:
     if hasattr(a, "detach"):  # a torch tensor, possibly on a GPU
         a = a.detach().cpu().numpy()
     return np.asarray(a, dtype=np.float64).reshape(-1)
+
+
+# --- the quadratic picture: what gradient descent on least squares does, exactly ------------
+
+
+@dataclass(frozen=True)
+class Spectrum:
+    """Eigenvalues of the loss Hessian ``H`` (ascending) and what they imply for step sizes.
+
+    For least squares ``L(w) = |X w - y|^2`` the Hessian is ``H = 2 X^T X``, the same everywhere.
+    Gradient descent multiplies the error along eigenvector ``i`` by ``1 - lr * lambda_i`` each
+    step, so it is stable iff ``lr < 2 / lambda_max``; the constant rate that makes the slowest
+    and fastest directions shrink equally fast is ``2 / (lambda_min + lambda_max)``.
+    """
+
+    eigenvalues: np.ndarray
+    eigenvectors: np.ndarray
+    exact: bool = True  # False: Gauss-Newton at a point, for a model that is not linear in w
+
+    @property
+    def lambda_max(self) -> float:
+        return float(self.eigenvalues[-1])
+
+    @property
+    def lambda_min(self) -> float:
+        return float(self.eigenvalues[0])
+
+    @property
+    def condition(self) -> float:
+        return self.lambda_max / self.lambda_min if self.lambda_min > 0 else math.inf
+
+    @property
+    def stable_lr(self) -> float:
+        """The largest stable constant learning rate, ``2 / lambda_max``."""
+        return 2.0 / self.lambda_max
+
+    @property
+    def best_lr(self) -> float:
+        """The best constant learning rate for plain gradient descent."""
+        return 2.0 / (self.lambda_min + self.lambda_max)
+
+    def rate(self, lr: float) -> float:
+        """Per-step contraction of the slowest error component at ``lr`` (>= 1: no convergence)."""
+        return float(np.max(np.abs(1.0 - lr * self.eigenvalues)))
+
+    def heavy_ball(self) -> tuple[float, float]:
+        """Polyak's optimal (lr, momentum) for SGD with momentum on this quadratic."""
+        s_max, s_min = math.sqrt(self.lambda_max), math.sqrt(max(self.lambda_min, 0.0))
+        return 4.0 / (s_max + s_min) ** 2, ((s_max - s_min) / (s_max + s_min)) ** 2
+
+    def nesterov(self) -> tuple[float, float]:
+        """The classic (lr, momentum) for Nesterov's method: ``1 / L`` and
+        ``(sqrt(kappa) - 1) / (sqrt(kappa) + 1)``."""
+        root = math.sqrt(self.condition) if math.isfinite(self.condition) else math.inf
+        momentum = (root - 1) / (root + 1) if math.isfinite(root) else 0.99
+        return 1.0 / self.lambda_max, momentum
+
+
+def design_matrix(model: Any, x: Any) -> np.ndarray | None:
+    """``X`` with ``y_pred = X @ w`` in float64, for models linear in their parameters (poly);
+    None for the others (legendre3, dynamic)."""
+    if getattr(model, "kind", None) != "poly":
+        return None
+    xs = _as_float64(x)
+    vander = {
+        "monomial": np.polynomial.polynomial.polyvander,
+        "legendre": np.polynomial.legendre.legvander,
+        "chebyshev": np.polynomial.chebyshev.chebvander,
+    }[model.basis]
+    return vander(xs, model.degree)
+
+
+def hessian_spectrum(model: Any, x: Any, w: Any = None) -> Spectrum:
+    """The spectrum of the loss Hessian: exact ``2 X^T X`` for linear models; for the others the
+    Gauss-Newton matrix ``2 J^T J`` at parameters ``w`` (the Hessian near a good fit)."""
+    X = design_matrix(model, x)
+    exact = X is not None
+    if X is None:
+        X = jacobian(model, x, np.asarray(w, dtype=np.float64))
+    vals, vecs = np.linalg.eigh(2.0 * (X.T @ X))
+    return Spectrum(np.clip(vals, 0.0, None), vecs, exact)
+
+
+def jacobian(model: Any, x: Any, w: np.ndarray, h: float = 1e-6) -> np.ndarray:
+    """``d y_pred / d w`` (N x n) by central differences, float64. For the dynamic net, at the
+    deepest pass (both extra orders), which bounds the curvature from above."""
+    from .backends import resolve_backend
+
+    be = resolve_backend("numpy", "cpu", "float64")
+    cache = model.prepare(be.asarray(_as_float64(x)), be, 0)
+    if cache.rng is not None:
+        cache.rng = _Deepest()
+    cols = []
+    for k in range(w.size):
+        step = h * max(1.0, abs(w[k]))
+        up, down = w.copy(), w.copy()
+        up[k] += step
+        down[k] -= step
+        cols.append((model.forward(up, cache) - model.forward(down, cache)) / (2 * step))
+    return np.stack([np.broadcast_to(c, cache.feats[0].shape) for c in cols], axis=1)
+
+
+class _Deepest:
+    """A stand-in random source that always picks the deepest pass of the dynamic net."""
+
+    def randint(self, a: int, b: int) -> int:
+        return b
+
+
+@dataclass(frozen=True)
+class QuadraticPath:
+    """Plain gradient descent on least squares, solved exactly in the Hessian's eigenbasis.
+
+    After ``t`` updates the error along eigenvector ``i`` is ``(1 - lr lambda_i)^t e_i(0)``, and
+    the loss is ``L* + sum_i lambda_i / 2 * e_i(t)^2`` - no run needed.
+    """
+
+    spectrum: Spectrum
+    optimum_loss: float
+    initial_error: np.ndarray  # V^T (w0 - w*)
+
+    def loss_after(self, steps: int | np.ndarray, lr: float) -> np.ndarray:
+        """Loss after ``steps`` updates at ``lr`` (vectorised over ``steps``)."""
+        t = np.asarray(steps, dtype=np.float64)[..., None]
+        factors = (1.0 - lr * self.spectrum.eigenvalues) ** t
+        excess = 0.5 * np.sum(self.spectrum.eigenvalues * (factors * self.initial_error) ** 2, -1)
+        return self.optimum_loss + excess
+
+    def steps_to(self, lr: float, rel_excess: float = 1e-6, limit: int = 10**9) -> int | None:
+        """Fewest updates after which ``loss - L* <= rel_excess * L*`` (None: never / > limit)."""
+        target = self.optimum_loss * (1 + rel_excess)
+        if self.loss_after(0, lr) <= target:
+            return 0
+        if self.spectrum.rate(lr) >= 1.0:
+            return None
+        lo, hi = 0, 1
+        while self.loss_after(hi, lr) > target:  # the excess is non-increasing at a stable rate
+            lo, hi = hi, hi * 2
+            if hi > limit:
+                return None
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            lo, hi = (lo, mid) if self.loss_after(mid, lr) <= target else (mid, hi)
+        return hi
+
+
+def quadratic_path(model: Any, x: Any, y: Any, w0: Any) -> QuadraticPath | None:
+    """The exact gradient-descent path for a linear model from ``w0`` (None otherwise)."""
+    X = design_matrix(model, x)
+    if X is None:
+        return None
+    ys = _as_float64(y)
+    w_star, *_ = np.linalg.lstsq(X, ys, rcond=None)
+    residual = X @ w_star - ys
+    spectrum = hessian_spectrum(model, x)
+    e0 = spectrum.eigenvectors.T @ (np.asarray(w0, dtype=np.float64) - w_star)
+    return QuadraticPath(spectrum, float(residual @ residual), e0)
+
+
+@dataclass(frozen=True)
+class AutoLR:
+    """What ``--lr auto`` chose, and by which rule."""
+
+    lr: float
+    momentum: float | None
+    rule: str
+
+
+def auto_learning_rate(
+    model: Any, x: Any, w0: Any, optimizer: str, momentum: float | None = None
+) -> AutoLR:
+    """A learning rate from the loss curvature, for ``--lr auto``.
+
+    - sgd on least squares: ``2 / (lambda_min + lambda_max)``, the best constant rate;
+    - momentum: Polyak's heavy-ball optimum (rate and momentum); nesterov: ``1 / lambda_max``
+      with momentum ``(sqrt(kappa) - 1) / (sqrt(kappa) + 1)``; with ``--momentum`` given, a safe
+      rate for it (half the heavy-ball stability limit ``2 (1 + m) / lambda_max``);
+    - models not linear in their parameters (legendre3, dynamic): the same rules on the
+      Gauss-Newton curvature at the start, with sgd at half the stable rate, ``1 / lambda_max``;
+    - lbfgs: 1, torch.optim.LBFGS's own default.
+    adam and rmsprop step in parameter units, not along the curvature: no rule, an error.
+    """
+    from .errors import UsageError
+
+    if optimizer == "lbfgs":
+        return AutoLR(1.0, momentum, "torch.optim.LBFGS's default step, 1")
+    if optimizer in ("adam", "rmsprop"):
+        raise UsageError(
+            f"--lr auto is defined for sgd, momentum, nesterov and lbfgs; {optimizer} takes "
+            "steps in parameter units, not along the curvature: give --lr (e.g. 1e-2)"
+        )
+    spec = hessian_spectrum(model, x, w0)
+    where = "" if spec.exact else " of the curvature at the start"
+    if optimizer == "sgd":
+        if spec.exact and spec.lambda_min > 0:
+            return AutoLR(
+                spec.best_lr,
+                momentum,
+                "2 / (lambda_min + lambda_max), the best "
+                "constant rate for gradient descent on least squares",
+            )
+        return AutoLR(
+            1.0 / spec.lambda_max, momentum, f"1 / lambda_max{where}, half the largest stable rate"
+        )
+    if momentum is not None:
+        factor = 1.0 + momentum if optimizer == "momentum" else 1.0
+        return AutoLR(
+            factor / spec.lambda_max,
+            momentum,
+            f"{factor:g} / lambda_max{where}: half the stability limit for momentum {momentum:g}",
+        )
+    if optimizer == "momentum":
+        lr, beta = spec.heavy_ball()
+        return AutoLR(
+            lr,
+            beta,
+            f"Polyak's heavy ball{where}: 4 / (sqrt(lambda_max) + "
+            "sqrt(lambda_min))^2 with momentum ((sqrt(kappa) - 1) / (sqrt(kappa) + 1))^2",
+        )
+    lr, beta = spec.nesterov()
+    return AutoLR(
+        lr,
+        beta,
+        f"Nesterov{where}: 1 / lambda_max with momentum (sqrt(kappa) - 1) / (sqrt(kappa) + 1)",
+    )

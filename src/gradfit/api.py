@@ -6,6 +6,7 @@ to the one training loop in :mod:`gradfit.train`.
 
 from __future__ import annotations
 
+import math
 import secrets
 import sys
 import time
@@ -14,14 +15,15 @@ from typing import Any
 
 import numpy as np
 
-from .analysis import closed_form
+from .analysis import auto_learning_rate, closed_form, hessian_spectrum
 from .backends import Backend, resolve_backend, versions
 from .config import FitConfig
+from .errors import DivergenceError
 from .methods import make_method
 from .models import make_model
 from .problem import Problem, as_problem, make_problem
 from .result import FitResult
-from .train import LogCallback, train
+from .train import DIVERGENCE_FACTOR, LogCallback, StepCallback, train
 
 
 def fit(
@@ -88,12 +90,22 @@ def fit(
     return _fit(problem, be, config, on_log, reference)
 
 
-def run(config: FitConfig, on_log: LogCallback | None = None, reference: bool = True) -> FitResult:
-    """Run the experiment ``config`` describes, generating its problem (the CLI's ``fit``)."""
+def run(
+    config: FitConfig,
+    on_log: LogCallback | None = None,
+    reference: bool = True,
+    on_step: StepCallback | None = None,
+    step_stride: int = 0,
+) -> FitResult:
+    """Run the experiment ``config`` describes, generating its problem (the CLI's ``fit``).
+
+    ``on_log(step, loss)`` is called at logged steps, ``on_step(step)`` every ``step_stride``
+    steps (host-side only: for progress bars).
+    """
     config = config.validated()
     be = resolve_backend(config.backend, config.device, config.dtype)
     problem = make_problem(be, config.target, config.points, config.x_range)
-    return _fit(problem, be, config, on_log, reference)
+    return _fit(problem, be, config, on_log, reference, on_step, step_stride)
 
 
 def _fit(
@@ -102,16 +114,34 @@ def _fit(
     config: FitConfig,
     on_log: LogCallback | None,
     reference: bool,
+    on_step: StepCallback | None = None,
+    step_stride: int = 0,
 ) -> FitResult:
     start = time.perf_counter()
     seed = config.seed if config.seed is not None else secrets.randbelow(2**32)
     config = replace(config, seed=seed, dtype=be.dtype, device=be.device)
     model = make_model(config.model, config.degree, config.basis)
-    spec = config.optimizer_spec(model)
     init = initial_params(model, config.init, seed)
+    lr_auto = None
+    if config.lr == "auto":
+        lr_auto = auto_learning_rate(model, problem.x, init, config.optimizer, config.momentum)
+        config = replace(config, lr=lr_auto.lr, momentum=lr_auto.momentum)
+    spec = config.optimizer_spec(model)
     method = make_method(config.method, model, problem, be, spec, init, seed)
-    outcome = train(method, be, steps=config.steps, log_every=config.log_every, on_log=on_log)
-    final_loss = be.scalar(method.loss())
+    bound = _divergence_bound(method, problem, be) if config.guard else None
+    try:
+        outcome = train(
+            method,
+            be,
+            steps=config.steps,
+            log_every=config.log_every,
+            on_log=on_log,
+            on_step=on_step,
+            step_stride=step_stride,
+            bound=bound,
+        )
+    except DivergenceError as exc:
+        raise exc.with_detail(_divergence_advice(model, problem, init, spec)) from None
     params = method.params()
     # The start as the run saw it (rounded to its dtype).
     init_params = be.to_numpy(be.asarray(init)).astype(np.float64)
@@ -127,7 +157,7 @@ def _fit(
         init_coef=model.to_monomial(init_params),
         coef=model.to_monomial(params),
         loss_history=outcome.history,
-        final_loss=final_loss,
+        final_loss=outcome.final_loss,
         n_points=len(problem),
         problem=problem.name,
         device=be.device,
@@ -135,6 +165,32 @@ def _fit(
         optimum=optimum,
         timings={"loop_s": outcome.loop_seconds, "fit_s": time.perf_counter() - start},
         versions=versions(be),
+        lr_auto=None
+        if lr_auto is None
+        else {"lr": lr_auto.lr, "rule": lr_auto.rule, "momentum": lr_auto.momentum},
+        data=problem,
+    )
+
+
+def _divergence_bound(method: Any, problem: Problem, be: Backend) -> float:
+    """DIVERGENCE_FACTOR x max(initial loss, sum(y^2)): two reads before the loop starts."""
+    y = problem.y
+    scale = max(be.scalar(method.loss()), be.scalar(be.xp.sum(y * y)), 1e-300)
+    return DIVERGENCE_FACTOR * scale if math.isfinite(scale) else math.inf
+
+
+def _divergence_advice(model: Any, problem: Problem, init: np.ndarray, spec: Any) -> str:
+    """What the failure message says next: the stable rate, from the Hessian's spectrum."""
+    try:
+        spectrum = hessian_spectrum(model, problem.x, init)
+    except (ValueError, FloatingPointError, np.linalg.LinAlgError):  # pragma: no cover
+        return "try a smaller --lr or --lr auto"
+    where = "" if spectrum.exact else " (from the curvature at the start)"
+    gd = "" if spec.name == "sgd" else " for plain gradient descent"
+    return (
+        f"largest stable learning rate{gd} here is {spectrum.stable_lr:.4g}{where} "
+        f"(2 / lambda_max, lambda_max = {spectrum.lambda_max:.4g}), --lr was {spec.lr:.4g}; "
+        "try --lr auto or a smaller --lr"
     )
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from . import __version__
 from .backends import BACKENDS, DTYPES
 from .config import FitConfig
-from .errors import GradfitError, UsageError
+from .errors import DivergenceError, GradfitError, UsageError
 from .methods import METHODS
 from .models import BASES, MODELS
 from .optim import OPTIMIZERS
@@ -301,7 +301,7 @@ def _name_list(text: str) -> list[str]:
 
 def _cmd_fit(args: argparse.Namespace) -> int:
     from .api import run
-    from .report import emit_json, log_line, result_line
+    from .report import emit_json, failure_document, log_line, result_line
 
     config = config_from_args(args)
     if args.json is not None and args.json != "-":
@@ -313,7 +313,12 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     def on_log(step: int, loss: float) -> None:
         out.write(log_line(step, loss) + "\n")
 
-    result = run(config, on_log=on_log if text and not args.quiet else None)
+    try:
+        result = run(config, on_log=on_log if text and not args.quiet else None)
+    except DivergenceError as exc:
+        if args.json is not None:  # the JSON records the failure, then the run fails (exit 1)
+            emit_json(failure_document(config, exc), args.json, out)
+        raise
     if text:
         out.write(result_line(result.formula()) + "\n")
         if result.model.kind == "legendre3" or getattr(result.model, "basis", "") not in (

@@ -32,11 +32,12 @@ class FitConfig:
     basis: str = "monomial"  # poly only
     method: str = "manual"
     optimizer: str = "sgd"
-    lr: float | None = None  # None: the model's default (1e-6 for poly, the article's)
+    lr: float | str | None = None  # None: the model's default (1e-6, the article's); "auto"
     momentum: float | None = None  # None: 0.9 for momentum/nesterov, 0 otherwise
     betas: tuple[float, float] = (0.9, 0.999)
     eps: float = 1e-8
     alpha: float = 0.99
+    guard: bool = True  # stop a diverging run at the step it diverges
     steps: int = 2000
     log_every: int = 100
     seed: int | None = None  # None: a fresh seed is drawn and reported
@@ -55,7 +56,8 @@ class FitConfig:
             raise UsageError(
                 f"the {self.method} method needs the torch backend; use --backend torch"
             )
-        spec = self.optimizer_spec(model).validated()
+        auto = self.lr == "auto"
+        spec = replace(self, lr=None if auto else self.lr).optimizer_spec(model).validated()
         if spec.name == "lbfgs" and self.backend == "numpy":
             raise UsageError(
                 "the lbfgs optimizer is not available on the numpy backend "
@@ -84,7 +86,7 @@ class FitConfig:
         return replace(
             self,
             degree=degree,
-            lr=spec.lr,
+            lr="auto" if auto else spec.lr,
             betas=tuple(spec.betas),
             steps=_positive_int(self.steps, "--steps"),
             log_every=_positive_int(self.log_every, "--log-every"),
@@ -95,7 +97,10 @@ class FitConfig:
         )
 
     def optimizer_spec(self, model: Any = None) -> OptimizerSpec:
-        """The optimizer and its hyper-parameters (``lr=None``: the model's default rate)."""
+        """The optimizer and its hyper-parameters (``lr=None``: the model's default rate).
+
+        ``lr="auto"`` must be resolved first (see :func:`gradfit.analysis.auto_learning_rate`).
+        """
         lr = self.lr
         if lr is None:
             model = model or make_model(self.model, self.degree, self.basis)

@@ -26,3 +26,29 @@ class FitFailedError(GradfitError, RuntimeError):
     """A run that started but could not finish (e.g. it diverged). The CLI exits with 1."""
 
     exit_code = 1
+
+
+class DivergenceError(FitFailedError):
+    """The loss became non-finite or grew past the divergence bound at ``step``."""
+
+    def __init__(self, step: int, loss: float, bound: float, detail: str = "") -> None:
+        self.step = step
+        self.loss = loss
+        self.bound = bound
+        self.detail = detail
+        self.history: list[tuple[int, float]] = []
+        super().__init__(self._message())
+
+    def _message(self) -> str:
+        why = "not finite" if loss_is_bad(self.loss) else f"above the bound {self.bound:.3g}"
+        text = f"diverged at step {self.step} (loss {self.loss:.6g}, {why})"
+        return f"{text}; {self.detail}" if self.detail else text
+
+    def with_detail(self, detail: str) -> DivergenceError:
+        self.detail = detail
+        self.args = (self._message(),)
+        return self
+
+
+def loss_is_bad(value: float) -> bool:
+    return value != value or value in (float("inf"), float("-inf"))

@@ -19,6 +19,8 @@ article's numbers bit for bit. :class:`Legendre3` and :class:`Dynamic` are the P
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,6 +49,18 @@ class Cache:
     feats: list[Any]
     rng: random.Random | None = None  # per-run randomness (the dynamic net)
     last: Any = None  # per-step intermediate shared by forward and grad
+
+
+@contextmanager
+def evaluation(cache: Cache) -> Iterator[Cache]:
+    """Evaluate without consuming the run's randomness: a loss read for a log or a check must
+    not change which random orders the dynamic net's training steps draw."""
+    state = cache.rng.getstate() if cache.rng is not None else None
+    try:
+        yield cache
+    finally:
+        if state is not None:
+            cache.rng.setstate(state)
 
 
 @dataclass(frozen=True)

@@ -61,3 +61,19 @@ def emit_json(doc: dict[str, Any], dest: str, stdout: TextIO | None = None) -> N
         (stdout or sys.stdout).write(text)
     else:
         write_text_atomic(dest, text)
+
+
+def failure_document(config: Any, error: Any) -> dict[str, Any]:
+    """The JSON of a run that diverged: what was asked, where it failed, the losses seen."""
+    from .result import SCHEMA, _float
+
+    return {
+        "schema": SCHEMA,
+        "status": "diverged",
+        "error": str(error),
+        "step": error.step,
+        "loss": _float(error.loss),
+        "bound": _float(error.bound),
+        "config": config.to_dict(),
+        "loss_history": [[t, _float(v)] for t, v in error.history],
+    }

@@ -43,6 +43,8 @@ class FitResult:
     optimum: Optimum | None = None
     timings: dict[str, float] = field(default_factory=dict)
     versions: dict[str, Any] = field(default_factory=dict)
+    lr_auto: dict[str, Any] | None = None  # what --lr auto chose and why
+    data: Any = field(default=None, repr=False)  # the Problem fitted (not serialised)
 
     def predict(self, x: Any) -> np.ndarray:
         """The fitted model at ``x`` (float64 NumPy)."""
@@ -90,6 +92,8 @@ class FitResult:
             "loss_history": [[t, _float(v)] for t, v in self.loss_history],
             "final_loss": _float(self.final_loss),
             "optimum": None,
+            "lr_auto": self.lr_auto,
+            "status": "ok",
             "timings": dict(self.timings),
             "versions": dict(self.versions),
         }

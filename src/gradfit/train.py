@@ -15,16 +15,23 @@ from typing import Any
 import numpy as np
 
 from .backends import Backend
-from .errors import FitFailedError
+from .errors import DivergenceError
 
 LogCallback = Callable[[int, float], None]
+StepCallback = Callable[[int], None]
+
+# The divergence guard stops a run whose loss is non-finite, or larger than this many times
+# max(initial loss, sum(y^2)) - the loss of the start and of the all-zero model. No converging
+# run comes near it; a diverging one passes it within a few dozen steps of going unstable.
+DIVERGENCE_FACTOR = 1e4
 
 
 @dataclass
 class TrainOutcome:
-    """What the loop produced: the logged losses and the loop's wall time."""
+    """What the loop produced: the logged losses, the final loss and the loop's wall time."""
 
     history: list[tuple[int, float]] = field(default_factory=list)
+    final_loss: float = math.nan
     loop_seconds: float = 0.0
 
 
@@ -35,17 +42,28 @@ def train(
     steps: int,
     log_every: int,
     on_log: LogCallback | None = None,
+    on_step: StepCallback | None = None,
+    step_stride: int = 0,
+    bound: float | None = None,
 ) -> TrainOutcome:
     """Run ``steps`` steps of ``method`` (gradient + optimizer update), in place.
 
     At each logged step the loss *before* that step's update is read back, recorded and passed
-    to ``on_log`` (as the article prints it). A non-finite logged loss stops the run with
-    :class:`FitFailedError`. Nothing else is read back from the device.
+    to ``on_log`` (as the article prints it). Nothing else is read back from the device, so a GPU
+    never waits on the host between logged steps. ``on_step(t)`` is called every ``step_stride``
+    steps with host-side information only (a progress bar).
+
+    The divergence guard (``bound`` not None): a logged or final loss that is non-finite or above
+    ``bound`` raises :class:`DivergenceError` naming the first step whose loss was bad. The loop
+    keeps a device copy of the state at each logged step and, on failure, replays the steps since
+    the last one with a check each step, so the exact step is found without a per-step sync.
     """
     history: list[tuple[int, float]] = []
+    guard = bound is not None
+    snap, snap_step = (method.snapshot(), 0) if guard else (None, 0)
     backend.synchronize()
     start = time.perf_counter()
-    # Overflow on the way to divergence is reported by the check below, not as NumPy warnings.
+    # Overflow on the way to divergence is reported by the guard, not as NumPy warnings.
     with np.errstate(over="ignore", invalid="ignore"):
         for t in range(steps):
             logged = t % log_every == log_every - 1  # the article's `t % 100 == 99`
@@ -55,7 +73,43 @@ def train(
                 history.append((t, value))
                 if on_log is not None:
                     on_log(t, value)
-                if not math.isfinite(value):
-                    raise FitFailedError(f"diverged at step {t} (loss {value}); try a smaller --lr")
+                if guard:
+                    if _bad(value, bound):
+                        raise _locate(method, backend, snap, snap_step, t, bound, history)
+                    snap, snap_step = method.snapshot(), t + 1
+            if step_stride and (t + 1) % step_stride == 0 and on_step is not None:
+                on_step(t + 1)
+        final = backend.scalar(method.loss())
+        if guard and _bad(final, bound):
+            raise _locate(method, backend, snap, snap_step, steps, bound, history, final)
     backend.synchronize()
-    return TrainOutcome(history, time.perf_counter() - start)
+    return TrainOutcome(history, final, time.perf_counter() - start)
+
+
+def _bad(value: float, bound: float | None) -> bool:
+    return not math.isfinite(value) or (bound is not None and value > bound)
+
+
+def _locate(
+    method: Any,
+    backend: Backend,
+    snap: Any,
+    snap_step: int,
+    seen_at: int,
+    bound: float,
+    history: list[tuple[int, float]],
+    final: float | None = None,
+) -> DivergenceError:
+    """Replay from the last good snapshot, checking every step, to find the first bad one."""
+    method.restore(snap)
+    end = seen_at + 1 if final is None else seen_at  # a final-loss failure: every step left
+    for t in range(snap_step, end):
+        value = backend.scalar(method.step(True))
+        if _bad(value, bound):
+            error = DivergenceError(t, value, bound)
+            break
+    else:
+        value = final if final is not None else history[-1][1]
+        error = DivergenceError(seen_at, value, bound)
+    error.history = list(history)
+    return error

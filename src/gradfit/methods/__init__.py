@@ -47,6 +47,10 @@ class Method(Protocol):
 
     def params(self) -> np.ndarray: ...
 
+    def snapshot(self) -> Any: ...  # the state a replay needs (device copies, no host sync)
+
+    def restore(self, snap: Any) -> None: ...
+
 
 def make_method(
     name: str,

@@ -6,11 +6,13 @@ pass changes hands. Parameters move with ``torch.optim``.
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import numpy as np
 
 from ..backends import Backend
+from ..models import evaluation
 from ..optim import OptimizerSpec, make_torch_optimizer
 from ..problem import Problem
 
@@ -51,10 +53,24 @@ class AutogradMethod:
         self.optimizer.step()
         return loss.detach() if need_loss else None
 
+    def snapshot(self) -> Any:
+        rng = self.cache.rng.getstate() if self.cache.rng is not None else None
+        return copy.deepcopy((self.w.detach(), self.optimizer.state_dict(), rng))
+
+    def restore(self, snap: Any) -> None:
+        import torch
+
+        w, opt, rng = copy.deepcopy(snap)
+        with torch.no_grad():
+            self.w.copy_(w)
+        self.optimizer.load_state_dict(opt)
+        if rng is not None:
+            self.cache.rng.setstate(rng)
+
     def loss(self) -> Any:
         import torch
 
-        with torch.no_grad():
+        with torch.no_grad(), evaluation(self.cache):
             residual = self.model.forward(self.w, self.cache) - self.y
             return (residual * residual).sum()
 

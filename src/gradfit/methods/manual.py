@@ -11,11 +11,13 @@ Forward, loss and backward are the article's lines, generalised to the model's p
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import numpy as np
 
 from ..backends import Backend
+from ..models import evaluation
 from ..optim import OptimizerSpec, make_array_optimizer, make_torch_optimizer
 from ..problem import Problem
 
@@ -71,8 +73,29 @@ class ManualMethod:
 
         return self._lbfgs.step(closure)
 
+    def snapshot(self) -> Any:
+        """Everything a replay from here needs (device copies; no host sync)."""
+        if self._lbfgs is not None:
+            opt = copy.deepcopy(self._lbfgs.state_dict())
+        else:  # arrays are copied; the namespace entry ("xp") is shared
+            opt = {k: v if k == "xp" else copy.deepcopy(v) for k, v in self.state.items()}
+        rng = self.cache.rng.getstate() if self.cache.rng is not None else None
+        return self.w * 1, opt, rng
+
+    def restore(self, snap: Any) -> None:
+        w, opt, rng = snap
+        self.w[...] = w
+        if self._lbfgs is not None:
+            self._lbfgs.load_state_dict(copy.deepcopy(opt))
+        else:
+            self.state.clear()
+            self.state.update({k: v if k == "xp" else copy.deepcopy(v) for k, v in opt.items()})
+        if rng is not None:
+            self.cache.rng.setstate(rng)
+
     def loss(self) -> Any:
-        residual = self.model.forward(self.w, self.cache) - self.y
+        with evaluation(self.cache):
+            residual = self.model.forward(self.w, self.cache) - self.y
         return self.xp.sum(residual * residual)
 
     def params(self) -> np.ndarray:

@@ -10,6 +10,7 @@ loss, and ``torch.optim`` to move the parameters - the PyTorch tutorial's last r
 
 from __future__ import annotations
 
+import copy
 import warnings
 from typing import Any
 
@@ -18,6 +19,7 @@ import torch
 from torch import nn
 
 from ..backends import Backend
+from ..models import evaluation
 from ..optim import OptimizerSpec, make_torch_optimizer
 from ..problem import Problem
 
@@ -77,6 +79,8 @@ class NNMethod:
         self.backend = backend
         self.y = problem.y
         cache = model.prepare(problem.x, backend, seed)
+        self._rng = cache.rng
+        self._cache = cache
         w0 = backend.asarray(np.array(init, dtype=np.float64))
         if name == "nn" and model.kind == "poly":
             n = len(cache.feats)
@@ -103,8 +107,19 @@ class NNMethod:
         self.optimizer.step()
         return loss.detach() if need_loss else None
 
+    def snapshot(self) -> Any:
+        rng = self._rng.getstate() if self._rng is not None else None
+        return copy.deepcopy((self.module.state_dict(), self.optimizer.state_dict(), rng))
+
+    def restore(self, snap: Any) -> None:
+        params, opt, rng = copy.deepcopy(snap)
+        self.module.load_state_dict(params)
+        self.optimizer.load_state_dict(opt)
+        if rng is not None:
+            self._rng.setstate(rng)
+
     def loss(self) -> Any:
-        with torch.no_grad():
+        with torch.no_grad(), evaluation(self._cache):
             return self.loss_fn(self.module(), self.y)
 
     def params(self) -> np.ndarray:
