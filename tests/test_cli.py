@@ -152,7 +152,7 @@ BAD_INPUTS = [
     (["--lr", "0"], "--lr must be a positive"),
     (["--lr", "-1e-6"], "--lr must be a positive"),
     (["--lr", "nan"], "--lr must be a positive"),
-    (["--lr", "abc"], "invalid float value"),
+    (["--lr", "abc"], "not a number or 'auto'"),
     (["--degree", "-1"], "--degree must be"),
     (["--log-every", "0"], "--log-every must be a positive integer"),
     (["--range", "1", "1"], "finite A < B"),

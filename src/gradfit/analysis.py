@@ -162,8 +162,10 @@ class QuadraticPath:
     def loss_after(self, steps: int | np.ndarray, lr: float) -> np.ndarray:
         """Loss after ``steps`` updates at ``lr`` (vectorised over ``steps``)."""
         t = np.asarray(steps, dtype=np.float64)[..., None]
-        factors = (1.0 - lr * self.spectrum.eigenvalues) ** t
-        excess = 0.5 * np.sum(self.spectrum.eigenvalues * (factors * self.initial_error) ** 2, -1)
+        with np.errstate(over="ignore", invalid="ignore"):  # an unstable lr: inf, as it should
+            factors = (1.0 - lr * self.spectrum.eigenvalues) ** t
+            sq = (factors * self.initial_error) ** 2
+            excess = 0.5 * np.sum(self.spectrum.eigenvalues * sq, -1)
         return self.optimum_loss + excess
 
     def steps_to(self, lr: float, rel_excess: float = 1e-6, limit: int = 10**9) -> int | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import re
 import sys
@@ -34,6 +35,14 @@ examples:
   gradfit fit --preset custom-function         the tutorial's a + b * P3(c + d x)
 """
 
+EXPLAIN_EXAMPLES = """\
+examples:
+  gradfit explain                     the article's run: why lr 1e-6 works, what 1e-5 would do
+  gradfit explain --lr 1e-5           an unstable rate, and by how much
+  gradfit explain --degree 5 --lr auto
+  gradfit explain --optimizer momentum --lr auto --json
+"""
+
 COMPARE_EXAMPLES = """\
 examples:
   gradfit compare                               manual/autograd/nn/module on numpy and torch
@@ -63,6 +72,15 @@ def _number(text: str) -> float:
         return float(t)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+
+
+def _lr(text: str) -> float | str:
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number or 'auto': {text!r}") from None
 
 
 def _number_list(text: str) -> tuple[float, ...]:
@@ -97,17 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_run_options(fit)
-    g = fit.add_argument_group("output")
-    g.add_argument("--quiet", "-q", action="store_true", help="print only the Result line(s)")
-    g.add_argument(
-        "--json",
-        nargs="?",
-        const="-",
-        default=None,
-        metavar="FILE",
-        help="write the run as JSON to FILE; without FILE, print only JSON on stdout",
-    )
-    g.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+    _add_output_options(fit, "the run", quiet=True, plot=True)
     fit.set_defaults(handler=_cmd_fit)
 
     compare = sub.add_parser(
@@ -142,17 +150,25 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument(
         "--optimizers", type=_name_list, default=["sgd"], metavar="O,O,...", help="default: sgd"
     )
-    g = compare.add_argument_group("output")
-    g.add_argument(
-        "--json",
-        nargs="?",
-        const="-",
-        default=None,
-        metavar="FILE",
-        help="write the table as JSON to FILE; without FILE, only JSON on stdout",
-    )
-    g.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+    _add_output_options(compare, "the table", plot=True)
     compare.set_defaults(handler=_cmd_compare)
+
+    explain = sub.add_parser(
+        "explain",
+        help="explain the run: gradient formulas, the optimum, the Hessian, the stable lr",
+        description=(
+            "Explain, with this problem's numbers, what 'gradfit fit' with the same options "
+            "does: the model, the loss and its gradient formulas, the closed-form optimum, the "
+            "Hessian's eigenvalues, the largest stable and the best learning rate, the loss "
+            "predicted after the requested steps, and what would converge faster. Nothing is "
+            "trained."
+        ),
+        epilog=EXPLAIN_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_run_options(explain)
+    _add_output_options(explain, "the explanation")
+    explain.set_defaults(handler=_cmd_explain)
 
     presets = sub.add_parser(
         "presets",
@@ -163,6 +179,42 @@ def build_parser() -> argparse.ArgumentParser:
     )
     presets.set_defaults(handler=_cmd_presets)
     return parser
+
+
+def _add_output_options(
+    p: argparse.ArgumentParser, what: str, quiet: bool = False, plot: bool = False
+) -> None:
+    g = p.add_argument_group("output")
+    if quiet:
+        g.add_argument(
+            "--quiet", "-q", action="store_true", help="print only the Result line(s), no bar"
+        )
+    g.add_argument(
+        "--json",
+        nargs="?",
+        const="-",
+        default=None,
+        metavar="FILE",
+        help=f"write {what} as JSON to FILE; without FILE, print only JSON on stdout",
+    )
+    if plot:
+        g.add_argument(
+            "--plot",
+            metavar="FILE.png",
+            help="save a figure: the data with the fitted curve(s), and the loss on a log "
+            "scale against the closed-form optimum",
+        )
+    g.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+
+
+def _check_outputs(args: argparse.Namespace) -> None:
+    """Fail on an unwritable destination before spending the run."""
+    plot = getattr(args, "plot", None)
+    if plot is not None and not plot.lower().endswith(".png"):
+        raise UsageError(f"--plot writes a PNG image; give a file name ending in .png, not {plot}")
+    for dest in (args.json, plot):
+        if dest is not None and dest != "-":
+            _check_writable(dest)
 
 
 def _add_run_options(p: argparse.ArgumentParser, with_method: bool = True) -> None:
@@ -225,7 +277,10 @@ def _add_run_options(p: argparse.ArgumentParser, with_method: bool = True) -> No
             "--optimizer", metavar="NAME", help=f"{' | '.join(OPTIMIZERS)} (default: sgd)"
         )
     g.add_argument(
-        "--lr", type=float, help="learning rate (default: 1e-6; legendre3 5e-6, dynamic 1e-8)"
+        "--lr",
+        type=_lr,
+        help="learning rate, or 'auto' (from the loss curvature; see 'gradfit explain') "
+        "(default: 1e-6; legendre3 5e-6, dynamic 1e-8)",
     )
     g.add_argument(
         "--momentum",
@@ -243,6 +298,14 @@ def _add_run_options(p: argparse.ArgumentParser, with_method: bool = True) -> No
     g.add_argument("--eps", type=float, help="adam/rmsprop epsilon (default: 1e-8)")
     g.add_argument("--alpha", type=float, help="rmsprop smoothing constant (default: 0.99)")
     g.add_argument("--steps", type=int, metavar="N", help="gradient descent steps (default: 2000)")
+    g.add_argument(
+        "--no-guard",
+        dest="guard",
+        action="store_false",
+        default=None,
+        help="let a diverging run go on (by default a loss that is not finite or grows past "
+        "1e4 x max(initial loss, sum y^2) stops the run at the step it happened, exit 1)",
+    )
     g.add_argument(
         "--log-every",
         type=int,
@@ -285,6 +348,7 @@ def config_from_args(args: argparse.Namespace) -> FitConfig:
         "log_every",
         "seed",
         "init",
+        "guard",
     )
     options = {name: getattr(args, name, None) for name in names}
     options["x_range"] = tuple(args.x_range) if args.x_range else None
@@ -301,31 +365,43 @@ def _name_list(text: str) -> list[str]:
 
 def _cmd_fit(args: argparse.Namespace) -> int:
     from .api import run
+    from .progress import FitProgress, progress_enabled
     from .report import emit_json, failure_document, log_line, result_line
 
     config = config_from_args(args)
-    if args.json is not None and args.json != "-":
-        # Fail on an unwritable destination before spending the run.
-        _check_writable(args.json)
+    _check_outputs(args)
     text = args.json != "-"
     out = sys.stdout
+    bar = FitProgress(config.steps, out) if text and progress_enabled(out, args.quiet) else None
 
     def on_log(step: int, loss: float) -> None:
-        out.write(log_line(step, loss) + "\n")
+        if bar is not None:
+            bar.log(step, loss, log_line(step, loss))
+        else:
+            out.write(log_line(step, loss) + "\n")
 
     try:
-        result = run(config, on_log=on_log if text and not args.quiet else None)
+        with bar or contextlib.nullcontext():
+            result = run(
+                config,
+                on_log=on_log if text and not args.quiet else None,
+                on_step=bar.advance if bar is not None else None,
+                step_stride=bar.stride if bar is not None else 0,
+            )
     except DivergenceError as exc:
         if args.json is not None:  # the JSON records the failure, then the run fails (exit 1)
             emit_json(failure_document(config, exc), args.json, out)
         raise
     if text:
+        if result.lr_auto is not None:
+            out.write(f"lr auto: {result.lr_auto['lr']:.6g} ({result.lr_auto['rule']})\n")
         out.write(result_line(result.formula()) + "\n")
-        if result.model.kind == "legendre3" or getattr(result.model, "basis", "") not in (
-            "monomial",
-            "",
-        ):
+        if result.formula() != result.monomial_formula() and result.model.kind != "dynamic":
             out.write(f"In powers of x: {result.monomial_formula()}\n")
+    if args.plot:
+        from .plot import fit_plot_data, save_plot
+
+        save_plot(fit_plot_data(result), args.plot)
     if args.json is not None:
         emit_json(result.to_dict(), args.json, out)
     return 0
@@ -336,13 +412,30 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     from .report import emit_json
 
     config = config_from_args(args)
-    if args.json is not None and args.json != "-":
-        _check_writable(args.json)
+    _check_outputs(args)
     table = compare(config, args.methods, args.backends, args.optimizers)
     if args.json != "-":
         sys.stdout.write(format_table(table) + "\n")
+    if args.plot:
+        from .plot import compare_plot_data, save_plot
+
+        save_plot(compare_plot_data(table, table.data.x, table.data.y), args.plot)
     if args.json is not None:
         emit_json(table.to_dict(), args.json, sys.stdout)
+    return 0
+
+
+def _cmd_explain(args: argparse.Namespace) -> int:
+    from .explain import explain, render
+    from .report import emit_json
+
+    config = config_from_args(args)
+    _check_outputs(args)
+    ex = explain(config)
+    if args.json != "-":
+        sys.stdout.write(render(ex) + "\n")
+    if args.json is not None:
+        emit_json(ex.to_dict(), args.json, sys.stdout)
     return 0
 
 

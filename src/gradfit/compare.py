@@ -43,6 +43,7 @@ class CompareRow:
     first_difference: float = math.nan  # max |coef - coef of the first successful run|
     step_seconds: float = math.nan
     error: str | None = None
+    history: list[tuple[int, float]] = field(default_factory=list)
 
     @property
     def label(self) -> str:
@@ -58,6 +59,7 @@ class Comparison:
     optimum: Optimum | None
     rows: list[CompareRow]
     skipped: list[str]
+    data: Any = field(default=None, repr=False)  # the problem (numpy float64), for plots
 
     def to_dict(self) -> dict[str, Any]:
         def num(v: float) -> float | None:
@@ -132,6 +134,7 @@ def compare(
             result = run(cfg, reference=False)
         except FitFailedError as exc:
             row.error = str(exc)
+            row.history = getattr(exc, "history", [])
             rows.append(row)
             continue
         coef = result.coef
@@ -148,8 +151,9 @@ def compare(
             first = coef
         row.first_difference = float(np.max(np.abs(coef - first)))
         row.step_seconds = result.timings["loop_s"] / cfg.steps
+        row.history = result.loss_history
         rows.append(row)
-    return Comparison(config, init, optimum, rows, skipped)
+    return Comparison(config, init, optimum, rows, skipped, problem)
 
 
 def format_table(comparison: Comparison) -> str:
