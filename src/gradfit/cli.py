@@ -166,7 +166,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     g.add_argument("--debug", action="store_true", help="show tracebacks for errors")
     fit.set_defaults(handler=_cmd_fit)
+    _add_doctor_command(sub)
     return parser
+
+
+def _add_doctor_command(sub: Any) -> None:
+    """``gradfit doctor``: its options, handler and help text live in :mod:`gradfit.doctor`."""
+    from . import doctor
+
+    doctor.configure_parser(sub.add_parser("doctor", **doctor.parser_kwargs()))
 
 
 def _cmd_fit(args: argparse.Namespace) -> int:

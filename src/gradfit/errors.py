@@ -26,3 +26,12 @@ class FitFailedError(GradfitError, RuntimeError):
     """A run that started but could not finish (e.g. it diverged). The CLI exits with 1."""
 
     exit_code = 1
+
+
+class ShadowedModuleError(UsageError, ImportError):
+    """A file or folder of the user's (``torch.py``, ``numpy/``) hides a module gradfit needs.
+
+    Raised instead of Python's "partially initialized module ... circular import" error, with
+    the path and the fix (see :mod:`gradfit.doctor`). An ImportError too, so code that guards
+    ``import gradfit`` with ``except ImportError`` still works. The CLI exits with status 2.
+    """
