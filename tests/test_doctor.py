@@ -58,6 +58,14 @@ def torch_py(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.fixture
+def numpy_pkg(tmp_path: Path) -> Path:
+    pkg = tmp_path / "numpy"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    return pkg
+
+
 # --- the command, in a real process --------------------------------------------------------
 
 
@@ -101,6 +109,25 @@ def test_console_script_sees_torch_py_it_does_not_import(tmp_path: Path, torch_p
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "torch.rand(5, 3) on cpu" in proc.stdout
     assert f"FAIL  {torch_py} hides PyTorch" in proc.stdout
+
+
+def test_numpy_package_in_the_current_directory(tmp_path: Path, numpy_pkg: Path) -> None:
+    # Here `import gradfit` itself fails (it needs numpy): the doctor still runs and reports.
+    for proc in (run_gradfit("doctor", cwd=tmp_path), run_script("doctor", cwd=tmp_path)):
+        assert proc.returncode == 1, proc.stdout + proc.stderr
+        assert f"{numpy_pkg} hides NumPy" in proc.stdout, proc.stdout
+        assert f"rename the folder {numpy_pkg}" in proc.stdout
+        assert "Traceback" not in proc.stderr
+
+
+def test_json_when_numpy_is_hidden(tmp_path: Path, numpy_pkg: Path) -> None:
+    proc = run_gradfit("doctor", "--json", cwd=tmp_path)
+    assert proc.returncode == 1
+    doc = json.loads(proc.stdout)
+    assert doc["schema"] == "gradfit.doctor/1" and doc["status"] == "fail"
+    (shadow,) = doc["shadowing"]
+    assert shadow["path"] == str(numpy_pkg) and shadow["kind"] == "package"
+    assert shadow["active"] is True and shadow["name"] == "numpy"
 
 
 def test_stale_bytecode_is_named_in_the_fix(tmp_path: Path, torch_py: Path) -> None:
