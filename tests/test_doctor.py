@@ -362,3 +362,13 @@ def test_a_cuda_build_without_a_gpu_is_a_warning() -> None:
     checks, _, devices, working = doctor._torch_checks(_FakeCudaTorch(gpus=0))
     assert checks[0].status == "warn" and "sees no GPU" in checks[0].summary
     assert [d["device"] for d in devices] == ["cpu"] and working == ["cpu"]
+
+
+def test_diagnose_blames_a_stand_in_only_for_what_it_can_cause(tmp_path: Path, monkeypatch) -> None:
+    (tmp_path / "statistics.py").write_text("")
+    (tmp_path / "numpy.py").write_text("")
+    monkeypatch.setattr(sys, "path", [str(tmp_path), *sys.path])
+    named = doctor.diagnose(ImportError("cannot import name 'mean' from 'statistics' (...)"))
+    assert named is not None and named.name == "statistics"
+    assert doctor.diagnose(ImportError("something else")) is not None  # a stand-in's symptom
+    assert doctor.diagnose(OSError("libcudart.so.12: cannot open shared object file")) is None

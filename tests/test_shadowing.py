@@ -127,3 +127,11 @@ def test_a_script_named_torch_py_that_uses_gradfit(tmp_path: Path) -> None:
     assert proc.returncode == 1
     last = proc.stderr.strip().splitlines()[-1]
     assert last.startswith(f"gradfit.errors.ShadowedModuleError: your script {script}"), last
+
+
+def test_a_random_py_that_breaks_gradfits_own_imports(tmp_path: Path) -> None:
+    path = tmp_path / "random.py"
+    path.write_text("")  # no SystemRandom: `import secrets` fails inside gradfit's imports
+    proc = run_gradfit("fit", "--backend", "numpy", cwd=tmp_path)
+    assert_one_line(proc, path)
+    assert "the standard library's random" in proc.stderr

@@ -606,14 +606,15 @@ def _dedupe(entries: Iterable[str]) -> list[str]:
 # --------------------------------------------------------------------------------------------
 # Diagnosis for the rest of gradfit: explain a failed import in one line
 
-_MODULE_IN_MESSAGE = re.compile(r"module '([A-Za-z_][\w.]*)'|No module named '([\w.]+)'")
+_MODULE_IN_MESSAGE = re.compile(r"(?:module|No module named|from) '([A-Za-z_][\w.]*)'")
 
 
 def diagnose(exc: BaseException | None = None, names: Iterable[str] | None = None) -> Shadow | None:
     """The stand-in most likely behind a failed import in this process, or None.
 
-    ``exc`` (the import's exception) points at the module it names first; otherwise the
-    first failing finding on this process's sys.path is returned.
+    ``exc`` (the import's exception) points at the module it names first. Otherwise the first
+    failing finding on this process's sys.path is returned - when ``exc`` looks like what a
+    stand-in causes (an ImportError or AttributeError), not for, say, a broken CUDA library.
     """
     try:
         wanted = set(names) if names is not None else set(NEEDED) | set(REQUIRED)
@@ -624,11 +625,12 @@ def diagnose(exc: BaseException | None = None, names: Iterable[str] | None = Non
         return None
     if exc is not None:
         named = {getattr(exc, "name", None)}
-        for m in _MODULE_IN_MESSAGE.finditer(str(exc)):
-            named.add((m.group(1) or m.group(2) or "").split(".")[0])
+        named.update(m.group(1).split(".")[0] for m in _MODULE_IN_MESSAGE.finditer(str(exc)))
         for s in found:
             if s.name in named:
                 return s
+        if not isinstance(exc, (ImportError, AttributeError)):
+            return None
     return found[0]
 
 
@@ -1093,9 +1095,7 @@ def run_doctor(
     shadows = find_shadowing(scripts, script_names=script_names, cwd=cwd)
     report.shadowing = shadows
     active = [s for s in shadows if s.active]
-    blocked = (
-        f"importing them here would load {active[0].path} (see the FAIL below)" if active else None
-    )
+    blocked = f"importing them here would load {active[0].path} (see below)" if active else None
 
     working: list[str] = []
     if runtime:
