@@ -13,11 +13,17 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .analysis import Optimum, closed_form
-from .api import fit, run
-from .config import FitConfig
-from .errors import FitFailedError, GradfitError, UsageError
-from .result import FitResult
+try:
+    from .analysis import Optimum, closed_form
+    from .api import fit, run
+    from .config import FitConfig
+    from .errors import FitFailedError, GradfitError, UsageError
+    from .result import FitResult
+except Exception as _exc:  # a numpy.py / random.py of the user's hides a module: say which
+    from .doctor import explain_import_failure
+
+    explain_import_failure(_exc)
+    raise
 
 __all__ = [
     "FitConfig",

@@ -102,15 +102,20 @@ def resolve_backend(name: str = "torch", device: str = "cpu", dtype: str | None 
 
 
 def import_torch() -> Any:
-    """Import torch, turning a missing install into a clear, fixable error."""
+    """Import torch, turning a missing install or a file that hides it (``torch.py``: see
+    :mod:`gradfit.doctor`) into a clear, fixable error."""
+    from .doctor import import_checked
+    from .errors import ShadowedModuleError
+
     try:
-        import torch
-    except ImportError as exc:  # pragma: no cover - depends on the environment
+        return import_checked("torch")
+    except ShadowedModuleError:
+        raise
+    except Exception as exc:  # pragma: no cover - depends on the environment
         raise UsageError(
             f"the torch backend needs PyTorch, which failed to import ({exc}); "
             "install it or use --backend numpy"
         ) from exc
-    return torch
 
 
 def _resolve_torch_device(torch: Any, device: str) -> str:

@@ -178,7 +178,15 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     presets.set_defaults(handler=_cmd_presets)
+    _add_doctor_command(sub)
     return parser
+
+
+def _add_doctor_command(sub: Any) -> None:
+    """``gradfit doctor``: its options, handler and help text live in :mod:`gradfit.doctor`."""
+    from . import doctor
+
+    doctor.configure_parser(sub.add_parser("doctor", **doctor.parser_kwargs()))
 
 
 def _add_output_options(

@@ -1,0 +1,137 @@
+"""Every gradfit entry point explains a stand-in torch / numpy in one line, not a traceback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import run_gradfit
+
+ARTICLE_TORCH_PY = "import torch\nx = torch.rand(5, 3)\nprint(x)\n"
+ARTICLE_NUMPY_PY = "import numpy as np\nx = np.linspace(-3.14, 3.14, 2000)\n"
+
+
+def python(code: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def assert_one_line(proc: subprocess.CompletedProcess, path: Path) -> None:
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith(f"gradfit: error: {path} hides ")
+    assert f"fix: rename {'the folder ' if path.is_dir() else ''}{path}" in lines[0]
+
+
+@pytest.mark.parametrize("shape", ["file", "package"])
+def test_fit_with_torch_hidden(tmp_path: Path, shape: str) -> None:
+    if shape == "file":  # found before importing: the user's torch.py never runs
+        path = tmp_path / "torch.py"
+        path.write_text("raise SystemExit('the stand-in ran')\n")
+    else:  # imported, fails like the article's error, then explained
+        path = tmp_path / "torch"
+        path.mkdir()
+        (path / "__init__.py").write_text(ARTICLE_TORCH_PY)
+    assert_one_line(run_gradfit("fit", "--steps", "2", cwd=tmp_path), path)
+
+
+@pytest.mark.parametrize("shape", ["file", "package"])
+def test_any_command_with_numpy_hidden(tmp_path: Path, shape: str) -> None:
+    # `import gradfit` itself needs numpy, so this fails before the command line is parsed.
+    if shape == "file":
+        path = tmp_path / "numpy.py"
+        path.write_text(ARTICLE_NUMPY_PY)
+    else:
+        path = tmp_path / "numpy"
+        path.mkdir()
+        (path / "__init__.py").write_text("")
+    assert_one_line(run_gradfit("fit", "--backend", "numpy", cwd=tmp_path), path)
+    assert_one_line(run_gradfit("--version", cwd=tmp_path), path)
+
+
+def test_the_gradfit_command_with_numpy_on_pythonpath(tmp_path: Path) -> None:
+    script = Path(sys.executable).with_name("gradfit")
+    if not script.exists():
+        pytest.skip("the gradfit console script is not installed in this environment")
+    (tmp_path / "numpy.py").write_text(ARTICLE_NUMPY_PY)
+    proc = subprocess.run(
+        [str(script), "fit", "--backend", "numpy"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(tmp_path)},
+    )
+    assert_one_line(proc, tmp_path / "numpy.py")
+    assert "or take" in proc.stderr and "off PYTHONPATH" in proc.stderr
+
+
+def test_debug_shows_the_traceback(tmp_path: Path) -> None:
+    (tmp_path / "torch.py").write_text(ARTICLE_TORCH_PY)
+    proc = run_gradfit("fit", "--steps", "2", "--debug", cwd=tmp_path)
+    assert proc.returncode == 1 and "Traceback" in proc.stderr
+    assert "ShadowedModuleError" in proc.stderr
+
+
+def test_import_gradfit_from_a_folder_hiding_numpy(tmp_path: Path) -> None:
+    path = tmp_path / "numpy.py"
+    path.write_text(ARTICLE_NUMPY_PY)
+    code = """
+try:
+    import gradfit
+except ImportError as exc:
+    print(type(exc).__name__, exc)
+"""
+    proc = python(code, tmp_path)
+    assert proc.stdout.startswith(f"ShadowedModuleError {path} hides NumPy (numpy)"), proc.stdout
+
+
+def test_library_fit_beside_a_torch_py(tmp_path: Path) -> None:
+    # The user's program imports gradfit; torch is hidden by their torch.py: a clear error
+    # (an ImportError and a gradfit UsageError), raised before the stand-in runs.
+    path = tmp_path / "torch.py"
+    path.write_text("raise SystemExit('the stand-in ran')\n")
+    code = """
+import numpy as np, gradfit
+x = np.linspace(-1, 1, 10)
+try:
+    gradfit.fit(x, x, backend="torch", steps=1)
+except gradfit.UsageError as exc:
+    print(isinstance(exc, ImportError), exc)
+"""
+    proc = python(code, tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith(f"True {path} hides PyTorch (torch)"), proc.stdout
+
+
+def test_a_script_named_torch_py_that_uses_gradfit(tmp_path: Path) -> None:
+    script = tmp_path / "torch.py"
+    script.write_text(
+        "import numpy as np, gradfit\n"
+        "x = np.linspace(-1, 1, 10)\n"
+        "gradfit.fit(x, x, backend='torch', steps=1)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 1
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"gradfit.errors.ShadowedModuleError: your script {script}"), last
+
+
+def test_a_random_py_that_breaks_gradfits_own_imports(tmp_path: Path) -> None:
+    path = tmp_path / "random.py"
+    path.write_text("")  # no SystemRandom: `import secrets` fails inside gradfit's imports
+    proc = run_gradfit("fit", "--backend", "numpy", cwd=tmp_path)
+    assert_one_line(proc, path)
+    assert "the standard library's random" in proc.stderr
