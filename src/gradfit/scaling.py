@@ -20,6 +20,8 @@ import numpy as np
 from numpy.polynomial import Polynomial as NpPolynomial
 from numpy.polynomial import polyutils
 
+from .errors import UsageError
+
 WINDOW = (-1.0, 1.0)
 
 
@@ -51,9 +53,9 @@ class Domain:
         return float(off), float(scl)
 
     def to_window(self, x: Any) -> np.ndarray:
-        """``t = off + scl * x`` in float64."""
+        """``t = off + scl * x`` in float64, of the same shape as x."""
         off, scl = self.mapping
-        return off + scl * as_float64(x)
+        return off + scl * _host(x)
 
     def polynomial(self, coef_t: Any) -> NpPolynomial:
         """The fitted function of x: ``sum(coef_t[k] * t**k)`` with t mapped from x."""
@@ -98,20 +100,28 @@ def stable_lr(x: Any, degree: int, chunk: int = 1 << 20) -> float:
     """
     xs = as_float64(x)
     gram = np.zeros((degree + 1, degree + 1))
-    for start in range(0, xs.size, chunk):
-        v = np.vander(xs[start : start + chunk], degree + 1, increasing=True)
-        gram += v.T @ v
-    lam = float(np.linalg.eigvalsh(2.0 * gram).max())
+    with np.errstate(over="ignore", invalid="ignore"):  # reported below
+        for start in range(0, xs.size, chunk):
+            v = np.vander(xs[start : start + chunk], degree + 1, increasing=True)
+            gram += v.T @ v
+        lam = float(np.linalg.eigvalsh(2.0 * gram).max()) if np.all(np.isfinite(gram)) else math.inf
     if not math.isfinite(lam) or lam <= 0:
-        raise ValueError("cannot choose a learning rate: the data's Gram matrix is degenerate")
+        raise UsageError(
+            f"cannot choose a learning rate (--lr auto): x**{2 * degree} overflows or vanishes "
+            "on this data; use --scale or give --lr"
+        )
     return 1.0 / lam
 
 
 def as_float64(a: Any) -> np.ndarray:
-    """A flat float64 NumPy copy of an array from any backend (torch tensors included)."""
-    if hasattr(a, "detach"):
+    """A flat float64 NumPy array of an array from any backend (torch tensors included)."""
+    return _host(a).reshape(-1)
+
+
+def _host(a: Any) -> np.ndarray:
+    if hasattr(a, "detach"):  # a torch tensor, possibly on a GPU
         a = a.detach().cpu().numpy()
-    return np.asarray(a, dtype=np.float64).reshape(-1)
+    return np.asarray(a, dtype=np.float64)
 
 
 def _padded(coef: np.ndarray, size: int) -> np.ndarray:
