@@ -102,8 +102,8 @@ def load_data(
     x_name, y_name = source.names[ix], source.names[iy]
     if xs.shape[0] != ys.shape[0]:
         raise UsageError(
-            f"{source.label}: x ({x_name}) has {xs.shape[0]} values but y ({y_name}) has "
-            f"{ys.shape[0]}; they must have the same length"
+            f"{source.label}: {_role('x', x_name)} has {xs.shape[0]} values but "
+            f"{_role('y', y_name)} has {ys.shape[0]}; they must have the same length"
         )
     rows = int(xs.shape[0])
     if rows == 0:
@@ -163,13 +163,14 @@ def check_fittable(x: Any, n_params: int, label: str = "the data", x_name: str =
     lo, hi = float(xs.min()), float(xs.max())
     if lo == hi:
         raise UsageError(
-            f"{label}: x ({x_name}) is constant (every value is {lo!r}), so a degree-{degree} "
-            "polynomial is not determined; use --degree 0 or data where x varies"
+            f"{label}: {_role('x', x_name)} is constant (every value is {lo!r}), so a "
+            f"degree-{degree} polynomial is not determined; use --degree 0 or data where x varies"
         )
     distinct = int(np.unique(xs).size)
     if distinct < n_params:
         raise UsageError(
-            f"{label}: x ({x_name}) takes only {distinct} distinct values but a degree-{degree} "
+            f"{label}: {_role('x', x_name)} takes only {distinct} distinct values but a "
+            f"degree-{degree} "
             f"polynomial needs at least {n_params}; use a lower --degree"
         )
 
@@ -520,6 +521,11 @@ def _import_pyarrow(label: str) -> Any:
 
 
 # --- helpers ---------------------------------------------------------------------------------
+
+
+def _role(role: str, name: str) -> str:
+    """``x`` for a column named x, else ``x (time)``."""
+    return role if name == role else f"{role} ({name})"
 
 
 def _as_index(spec: Column) -> int | None:
