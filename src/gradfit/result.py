@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,6 +11,7 @@ import numpy as np
 
 from .analysis import Optimum
 from .config import FitConfig
+from .scaling import Domain, evaluate
 
 SCHEMA = "gradfit.fit/1"
 
@@ -38,14 +40,31 @@ class FitResult:
     optimum: Optimum | None = None
     timings: dict[str, float] = field(default_factory=dict)
     versions: dict[str, Any] = field(default_factory=dict)
+    domain: Domain | None = None  # the x interval mapped to [-1, 1]; None: trained on x itself
+    scaled_coef: np.ndarray | None = None  # parameters in t (lowest power first) when scaled
+    scaled_init_coef: np.ndarray | None = None
+    data: dict[str, Any] | None = None  # the file and columns fitted, when read from a file
 
     def predict(self, x: Any) -> np.ndarray:
-        """The fitted model at ``x`` (float64 NumPy)."""
-        return np.polynomial.polynomial.polyval(np.asarray(x, dtype=np.float64), self.coef)
+        """The fitted model at ``x`` (float64 NumPy); in the scaled variable when scaled."""
+        return evaluate(x, self.coef, self.domain, self.scaled_coef)
 
     def to_polynomial(self) -> np.polynomial.Polynomial:
-        """The fit as a ``numpy.polynomial.Polynomial`` (monomial basis, no domain mapping)."""
+        """The fit as a ``numpy.polynomial.Polynomial``.
+
+        Unscaled: the monomial coefficients of x, no domain mapping. Scaled: the coefficients in
+        t with the fit's domain and window, as ``Polynomial.fit`` returns them (``.convert()``
+        gives the monomial form in x).
+        """
+        if self.domain is not None and self.scaled_coef is not None:
+            return self.domain.polynomial(self.scaled_coef)
         return np.polynomial.Polynomial(self.coef)
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the fitted model to ``path`` as JSON, atomically (see :mod:`gradfit.saved`)."""
+        from .saved import save_model
+
+        save_model(self, path)
 
     def formula(self) -> str:
         """``y = a + b x + c x^2 + d x^3``, the article's result line without ``Result:``."""
@@ -68,7 +87,16 @@ class FitResult:
             "optimum": None,
             "timings": dict(self.timings),
             "versions": dict(self.versions),
+            "scaling": None,
+            "data": None if self.data is None else dict(self.data),
         }
+        if self.domain is not None:
+            doc["scaling"] = {
+                "domain": self.domain.as_list(),
+                "window": list(self.domain.window),
+                "init_coef": _floats(self.scaled_init_coef),
+                "coef": _floats(self.scaled_coef),
+            }
         if self.optimum is not None:
             doc["optimum"] = {
                 "coef": _floats(self.optimum.coef),
