@@ -1,7 +1,7 @@
 """Domain scaling: fit on ``t`` in [-1, 1] instead of x, report coefficients in x.
 
 Gradient descent on raw monomials is hopeless when x is large: on x in [1e5, 3e6] the Hessian
-of the cubic's loss has eigenvalues from about 1 to 1e40, so any stable learning rate leaves the
+of the cubic's loss has a condition number of about 3e39, so any stable learning rate leaves the
 low-order coefficients where they started. ``numpy.polynomial`` solves this with a *domain* and a
 *window*: ``t = off + scl * x`` maps the data's interval [lo, hi] onto [-1, 1], where the powers
 of t are of similar size and the problem is well conditioned. gradfit does the same, outside the
