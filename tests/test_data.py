@@ -357,3 +357,19 @@ def test_help_lists_the_new_options_and_commands() -> None:
     for text in ("MODEL.json", "--x", "--data", "--column", "--out", "examples:"):
         assert text in proc.stdout, text
     assert "predict" in run_gradfit("--help").stdout
+
+
+def test_fast_and_careful_text_parsers_agree(tmp_path: Path) -> None:
+    """Plain numbers take NumPy's C parser; a missing value sends the file to the cell-by-cell
+    one. Both must read the same numbers."""
+    rows = [f"{a!r},{b!r}" for a, b in zip(X.tolist(), Y.tolist(), strict=True)]
+    fast = tmp_path / "fast.csv"
+    fast.write_text("x,y\n" + "\n".join([*rows, "7.0,nan"]) + "\n")
+    careful = tmp_path / "careful.csv"
+    careful.write_text("x,y\n" + "\n".join([*rows, "7.0,NA"]) + "\n")
+    sources = [open_source(fast), open_source(careful)]
+    assert sources[0].matrix is not None and sources[1].matrix is None
+    a, b = (s.columns([0, 1]) for s in sources)
+    for u, v in zip(a, b, strict=True):
+        np.testing.assert_array_equal(u, v)  # NaN == NaN for assert_array_equal
+    assert sources[0].where(6) == sources[1].where(6) == "line 8"

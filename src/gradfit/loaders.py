@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import csv
 import math
+import warnings
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -292,27 +293,47 @@ class _TextSource(Source):
         if not numbered:
             raise UsageError(f"{label} is empty (no data, only blank or # comment lines)")
         self.delimiter = _sniff(numbered[0][1], path.suffix.lower())
-        rows = self._split([line for _, line in numbered])
-        width = len(rows[0])
-        has_header = not any(_is_number(cell) for cell in rows[0])
+        first = self._split([numbered[0][1]])[0]
+        width = len(first)
+        has_header = not any(_is_number(cell) for cell in first)
         if has_header:
-            self.names = [cell or f"column {j}" for j, cell in enumerate(rows[0])]
-            rows, numbered = rows[1:], numbered[1:]
-            if not rows:
+            self.names = [cell or f"column {j}" for j, cell in enumerate(first)]
+            numbered = numbered[1:]
+            if not numbered:
                 raise UsageError(
                     f"{label} has a header ({_list_names(self.names)}) but no data rows"
                 )
         else:
             self.names = [str(j) for j in range(width)]
-        for (lineno, _), row in zip(numbered, rows, strict=True):
+        self.lines = np.array([lineno for lineno, _ in numbered], dtype=np.int64)
+        body = [line for _, line in numbered]
+        # Fast path: NumPy's C parser, when every cell is a plain number. Anything else (a
+        # missing value, a word, a ragged row) is parsed below, cell by cell, to say where.
+        self.matrix = self._parse_numbers(body, width)
+        self.rows: list[list[str]] = []
+        if self.matrix is not None:
+            return
+        self.rows = self._split(body)
+        for lineno, row in zip(self.lines.tolist(), self.rows, strict=True):
             if len(row) != width:
                 raise UsageError(
                     f"{label}: line {lineno} has {len(row)} field(s) but the "
                     f"{'header' if has_header else 'first row'} has {width}; every row needs "
                     "the same number of columns"
                 )
-        self.rows = rows
-        self.lines = np.array([lineno for lineno, _ in numbered], dtype=np.int64)
+
+    def _parse_numbers(self, body: list[str], width: int) -> np.ndarray | None:
+        quote = {} if self.delimiter is None else {"quotechar": '"'}
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                matrix = np.loadtxt(
+                    body, delimiter=self.delimiter, comments=None, ndmin=2, dtype=np.float64,
+                    **quote,
+                )  # fmt: skip
+        except ValueError:
+            return None
+        return matrix if matrix.shape == (len(body), width) else None
 
     def _split(self, lines: list[str]) -> list[list[str]]:
         if self.delimiter is None:
@@ -321,6 +342,8 @@ class _TextSource(Source):
         return [[cell.strip() for cell in row] for row in reader]
 
     def columns(self, indices: Sequence[int]) -> list[np.ndarray]:
+        if self.matrix is not None:
+            return [self.matrix[:, j].copy() for j in indices]
         return [self._column(j) for j in indices]
 
     def _column(self, j: int) -> np.ndarray:
