@@ -5,6 +5,8 @@ The public surface::
     gradfit.fit(x, y, degree=3, ...) -> FitResult     # your arrays
     gradfit.run(FitConfig(...)) -> FitResult          # a generated problem (the CLI's `fit`)
     gradfit.closed_form(x, y, degree) -> Optimum      # the least-squares reference
+    gradfit.load_data(path, x=None, y=None) -> Data   # x and y from csv/tsv/npy/npz/parquet
+    gradfit.load(path) -> SavedModel                  # a model saved with --save / result.save()
 
 Importing gradfit does not import torch; the torch backend imports it when used.
 """
@@ -18,7 +20,9 @@ try:
     from .api import fit, run
     from .config import FitConfig
     from .errors import FitFailedError, GradfitError, UsageError
+    from .loaders import Data, load_data
     from .result import FitResult
+    from .saved import SavedModel, load
 except Exception as _exc:  # a numpy.py / random.py of the user's hides a module: say which
     from .doctor import explain_import_failure
 
@@ -26,14 +30,18 @@ except Exception as _exc:  # a numpy.py / random.py of the user's hides a module
     raise
 
 __all__ = [
+    "Data",
     "FitConfig",
     "FitFailedError",
     "FitResult",
     "GradfitError",
     "Optimum",
+    "SavedModel",
     "UsageError",
     "__version__",
     "closed_form",
     "fit",
+    "load",
+    "load_data",
     "run",
 ]

@@ -19,10 +19,12 @@ from .analysis import auto_learning_rate, closed_form, hessian_spectrum
 from .backends import Backend, resolve_backend, versions
 from .config import FitConfig
 from .errors import DivergenceError
+from .loaders import check_fittable, load_data
 from .methods import make_method
 from .models import make_model
-from .problem import Problem, as_problem, make_problem
+from .problem import Problem, add_noise, as_problem, make_problem
 from .result import FitResult
+from .scaling import Domain, as_float64
 from .train import DIVERGENCE_FACTOR, LogCallback, StepCallback, train
 
 
@@ -45,6 +47,7 @@ def fit(
     optimizer: str = "sgd",
     on_log: LogCallback | None = None,
     reference: bool = True,
+    scale: bool = False,
     **optimizer_options: Any,
 ) -> FitResult:
     """Fit a model to ``(x, y)`` by gradient descent on the sum of squared errors.
@@ -59,12 +62,15 @@ def fit(
     coefficients (lowest power first); otherwise they are drawn from a standard normal with
     ``seed`` (drawn and reported when None). ``on_log(step, loss)`` is called on logged steps.
     ``reference=True`` also computes the closed-form optimum for comparison.
+    ``scale=True`` trains on x mapped to [-1, 1] (see :mod:`gradfit.scaling`); the coefficients
+    are still reported in x. ``lr="auto"`` picks the rate from the loss's Hessian on the data
+    (on the scaled x when scaling; see :func:`gradfit.analysis.auto_learning_rate`).
 
     >>> import numpy as np, gradfit
     >>> x = np.linspace(-np.pi, np.pi, 2000)
     >>> r = gradfit.fit(x, np.sin(x), init=[0.0, 0.0, 0.0, 0.0], lr=1e-6, steps=2000)
-    >>> round(r.coef[1], 3), r.final_loss < 9.0
-    (0.846, True)
+    >>> round(float(r.coef[1]), 3), r.final_loss < 9.0
+    (0.843, True)
     """
     backend, device, dtype = _infer_backend(x, backend, device, dtype)
     config = FitConfig(
@@ -83,10 +89,14 @@ def fit(
         init=None if init is None else tuple(np.asarray(init, dtype=np.float64).ravel()),
         target=None,
         points=max(_length(x), 1),
+        scale=scale,
         **optimizer_options,
     ).validated()
     be = resolve_backend(config.backend, config.device, config.dtype)
-    problem = as_problem(x, y, be, make_model(config.model, config.degree, config.basis).n_params)
+    model_ = make_model(config.model, config.degree, config.basis)
+    problem = as_problem(x, y, be, model_.n_params)
+    if config.model == "poly":
+        check_fittable(be.to_numpy(problem.x), model_.n_params)
     return _fit(problem, be, config, on_log, reference)
 
 
@@ -97,15 +107,40 @@ def run(
     on_step: StepCallback | None = None,
     step_stride: int = 0,
 ) -> FitResult:
-    """Run the experiment ``config`` describes, generating its problem (the CLI's ``fit``).
+    """Run the experiment ``config`` describes (the CLI's ``fit``).
 
-    ``on_log(step, loss)`` is called at logged steps, ``on_step(step)`` every ``step_stride``
-    steps (host-side only: for progress bars).
+    The problem is generated from ``config.target`` (a built-in name or a formula in x, plus
+    ``config.noise``), or read from the file ``config.data``. ``on_log(step, loss)`` is called
+    at logged steps, ``on_step(step)`` every ``step_stride`` steps (host-side only: for
+    progress bars).
     """
     config = config.validated()
     be = resolve_backend(config.backend, config.device, config.dtype)
-    problem = make_problem(be, config.target, config.points, config.x_range)
+    if config.seed is None:  # drawn here: the noise and the initial coefficients share it
+        config = replace(config, seed=secrets.randbelow(2**32))
+    problem = make_run_problem(config, be)
     return _fit(problem, be, config, on_log, reference, on_step, step_stride)
+
+
+def make_run_problem(config: FitConfig, be: Backend) -> Problem:
+    """The problem of a validated config: read from ``config.data``, or generated from its
+    target (plus its noise, drawn from ``config.seed``)."""
+    if config.data is not None:
+        return load_problem(config)
+    problem = make_problem(be, config.target, config.points, config.x_range)
+    return add_noise(problem, be, config.noise, config.seed)
+
+
+def load_problem(config: FitConfig) -> Problem:
+    """The problem in ``config.data``: validated float64 columns, still on the host."""
+    data = load_data(
+        config.data,
+        config.x_column,
+        config.y_column,
+        n_params=make_model(config.model, config.degree, config.basis).n_params,
+        drop_nonfinite=config.drop_nonfinite,
+    )
+    return Problem(data.x, data.y, data.name, data.info())
 
 
 def _fit(
@@ -121,14 +156,15 @@ def _fit(
     seed = config.seed if config.seed is not None else secrets.randbelow(2**32)
     config = replace(config, seed=seed, dtype=be.dtype, device=be.device)
     model = make_model(config.model, config.degree, config.basis)
+    trained, domain = scaled_view(config, problem, be)
     init = initial_params(model, config.init, seed)
     lr_auto = None
     if config.lr == "auto":
-        lr_auto = auto_learning_rate(model, problem.x, init, config.optimizer, config.momentum)
+        lr_auto = auto_learning_rate(model, trained.x, init, config.optimizer, config.momentum)
         config = replace(config, lr=lr_auto.lr, momentum=lr_auto.momentum)
     spec = config.optimizer_spec(model)
-    method = make_method(config.method, model, problem, be, spec, init, seed)
-    bound = _divergence_bound(method, problem, be) if config.guard else None
+    method = make_method(config.method, model, trained, be, spec, init, seed)
+    bound = _divergence_bound(method, trained, be) if config.guard else None
     try:
         outcome = train(
             method,
@@ -141,10 +177,15 @@ def _fit(
             bound=bound,
         )
     except DivergenceError as exc:
-        raise exc.with_detail(_divergence_advice(model, problem, init, spec)) from None
+        advice = _divergence_advice(model, trained, init, spec)
+        if domain is None and model.kind == "poly":
+            advice += ", or --scale to fit on x mapped to [-1, 1]"
+        raise exc.with_detail(advice) from None
     params = method.params()
     # The start as the run saw it (rounded to its dtype).
     init_params = be.to_numpy(be.asarray(init)).astype(np.float64)
+    # Monomial coefficients in the variable trained on (t when scaled), then in x.
+    init_coef, coef = model.to_monomial(init_params), model.to_monomial(params)
     optimum = closed_form(problem.x, problem.y, model.reference_degree) if reference else None
     return FitResult(
         config=replace(config, lr=spec.lr),
@@ -154,8 +195,8 @@ def _fit(
         optimizer=spec.hyperparameters() | {"name": spec.name},
         init_params=init_params,
         params=params,
-        init_coef=model.to_monomial(init_params),
-        coef=model.to_monomial(params),
+        init_coef=init_coef if domain is None else domain.to_x(init_coef),
+        coef=coef if domain is None else domain.to_x(coef),
         loss_history=outcome.history,
         final_loss=outcome.final_loss,
         n_points=len(problem),
@@ -168,8 +209,43 @@ def _fit(
         lr_auto=None
         if lr_auto is None
         else {"lr": lr_auto.lr, "rule": lr_auto.rule, "momentum": lr_auto.momentum},
-        data=problem,
+        domain=domain,
+        scaled_coef=None if domain is None else coef,
+        scaled_init_coef=None if domain is None else init_coef,
+        data=problem.source,
+        dataset=problem,
     )
+
+
+def scaled_view(config: FitConfig, problem: Problem, be: Backend) -> tuple[Problem, Domain | None]:
+    """The problem as the model sees it, on the backend - x, or t mapped from x to [-1, 1] -
+    and the domain it was mapped from (None: not scaled)."""
+    domain = _domain(config, problem)
+    return _on_backend(problem, be, domain), domain
+
+
+def _domain(config: FitConfig, problem: Problem) -> Domain | None:
+    """The domain to scale x from, or None to train on x itself.
+
+    ``config.scale`` None means: scale data read from a file, not generated targets (so that
+    ``gradfit fit`` stays the article's experiment) nor arrays given to :func:`fit`.
+    """
+    scale = config.scale if config.scale is not None else config.data is not None
+    if not scale:
+        return None
+    domain_x = as_float64(problem.x)
+    lo, hi = float(domain_x.min()), float(domain_x.max())
+    return Domain(lo, hi) if lo < hi else None  # constant x (degree 0): nothing to map
+
+
+def _on_backend(problem: Problem, be: Backend, domain: Domain | None) -> Problem:
+    """The problem as the model sees it, on the backend: x, or t = off + scl * x in [-1, 1].
+
+    t is computed in float64 from the original x and only then cast to the run's dtype.
+    Arrays already on the backend are not copied (the article's run is untouched).
+    """
+    x = problem.x if domain is None else domain.to_window(problem.x)
+    return replace(problem, x=be.asarray(x), y=be.asarray(problem.y))
 
 
 def _divergence_bound(method: Any, problem: Problem, be: Backend) -> float:

@@ -17,13 +17,12 @@ from typing import Any
 import numpy as np
 
 from .analysis import Optimum, closed_form
-from .api import initial_params, run
+from .api import initial_params, make_run_problem, run
 from .backends import resolve_backend
 from .config import FitConfig
 from .errors import FitFailedError, UsageError
 from .methods import TORCH_ONLY
 from .models import make_model
-from .problem import make_problem
 
 SCHEMA = "gradfit.compare/1"
 
@@ -122,7 +121,7 @@ def compare(
         raise UsageError("no runnable combination: " + "; ".join(skipped))
 
     be = resolve_backend("numpy", "cpu", "float64")
-    problem = make_problem(be, config.target, config.points, config.x_range)
+    problem = make_run_problem(config, be)
     optimum = closed_form(problem.x, problem.y, model.reference_degree)
 
     rows: list[CompareRow] = []

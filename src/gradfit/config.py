@@ -8,6 +8,7 @@ The defaults are the article's experiment: PyTorch, float32, CPU, 2000 points of
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
@@ -32,7 +33,8 @@ class FitConfig:
     basis: str = "monomial"  # poly only
     method: str = "manual"
     optimizer: str = "sgd"
-    lr: float | str | None = None  # None: the model's default (1e-6, the article's); "auto"
+    # None: "auto" for --data/--scale runs, else the model's default (1e-6, the article's)
+    lr: float | str | None = None
     momentum: float | None = None  # None: 0.9 for momentum/nesterov, 0 otherwise
     betas: tuple[float, float] = (0.9, 0.999)
     eps: float = 1e-8
@@ -45,9 +47,20 @@ class FitConfig:
     target: str | None = "sin"  # None: the user's own data (gradfit.fit), not generated
     points: int = 2000
     x_range: tuple[float, float] = (-math.pi, math.pi)
+    # Real data and formulas. `target` above may also be a formula in x, such as "exp(-x**2)".
+    noise: float = 0.0  # std of Gaussian noise added to a generated target (from the run's seed)
+    data: str | None = None  # a file (csv, tsv, txt, npy, npz, parquet) to fit instead of a target
+    x_column: str | int | None = None  # column of `data` (name or 0-based index); None: default
+    y_column: str | int | None = None
+    drop_nonfinite: bool = False  # leave out rows of `data` with NaN/inf instead of refusing it
+    scale: bool | None = None  # fit on x mapped to [-1, 1]; None: yes for `data`, no otherwise
 
     def validated(self) -> FitConfig:
         """Check every field; raise :class:`UsageError` (one line) on the first bad one."""
+        data_options = _data_options(self)
+        if self.lr is None and (self.data is not None or data_options["scale"]):
+            # Scaled data is well conditioned: the rate from its curvature is safe and fast.
+            return replace(self, lr="auto").validated()
         degree = _positive_int(self.degree, "--degree", allow_zero=True)
         model = make_model(self.model, degree, self.basis)
         if self.method not in METHODS:
@@ -94,6 +107,7 @@ class FitConfig:
             init=init,
             points=points,
             x_range=check_range(self.x_range),
+            **data_options,
         )
 
     def optimizer_spec(self, model: Any = None) -> OptimizerSpec:
@@ -127,6 +141,40 @@ def _size(model: Any) -> str:
     if model.kind == "poly":
         return f"a degree-{model.degree} polynomial has {model.n_params} coefficients"
     return f"the {model.kind} model has {model.n_params} parameters"
+
+
+def _data_options(config: FitConfig) -> dict[str, Any]:
+    """Check the options for files, formulas, noise and scaling; return their normalised values."""
+    from .expr import parse_expression
+    from .problem import TARGETS
+
+    out: dict[str, Any] = {"drop_nonfinite": bool(config.drop_nonfinite)}
+    try:
+        noise = float(config.noise)
+    except (TypeError, ValueError):
+        raise UsageError(f"--noise must be a number, got {config.noise!r}") from None
+    if not math.isfinite(noise) or noise < 0:
+        raise UsageError(f"--noise must be a finite number >= 0, got {config.noise!r}")
+    out["noise"] = noise
+    if config.scale is not None and not isinstance(config.scale, (bool, np.bool_)):
+        raise UsageError(f"scale must be True, False or None, got {config.scale!r}")
+    out["scale"] = None if config.scale is None else bool(config.scale)
+    if config.data is None:
+        if config.x_column is not None or config.y_column is not None:
+            raise UsageError("--x and --y choose columns of a --data file; give --data FILE")
+        if config.drop_nonfinite:
+            raise UsageError("--drop-nonfinite applies to --data files; give --data FILE")
+        if config.target is not None and config.target not in TARGETS:
+            parse_expression(config.target)  # refuse a bad formula before anything runs
+        return out
+    if not isinstance(config.data, (str, os.PathLike)) or not str(config.data):
+        raise UsageError(f"--data must be a file name, got {config.data!r}")
+    if noise:
+        raise UsageError("--noise adds noise to a generated --target; it does not apply to --data")
+    if config.points != FitConfig.points or tuple(config.x_range) != FitConfig.x_range:
+        raise UsageError("--points and --range shape a generated target; --data gives its own x")
+    out.update(data=os.fspath(config.data), target=None)
+    return out
 
 
 def _count(model: Any) -> str:

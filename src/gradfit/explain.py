@@ -25,12 +25,11 @@ from .analysis import (
     hessian_spectrum,
     quadratic_path,
 )
-from .api import initial_params
+from .api import initial_params, make_run_problem, scaled_view
 from .backends import resolve_backend
 from .config import FitConfig
 from .models import format_polynomial, make_model
 from .optim import make_array_optimizer
-from .problem import make_problem
 
 SCHEMA = "gradfit.explain/1"
 CONVERGED = 1e-6  # "converged": loss within this relative distance of the optimum's
@@ -41,6 +40,7 @@ class Explanation:
     """Every number ``gradfit explain`` prints."""
 
     config: FitConfig
+    scaled: bool
     n_points: int
     problem: str
     model_formula: str
@@ -61,7 +61,7 @@ class Explanation:
         return {
             "schema": SCHEMA,
             "config": self.config.to_dict(),
-            "problem": {"name": self.problem, "points": self.n_points},
+            "problem": {"name": self.problem, "points": self.n_points, "scaled": self.scaled},
             "model": self.model_formula,
             "loss": "sum of squared errors",
             "gradients": [{"parameter": p, "formula": f} for p, f in self.gradients],
@@ -90,8 +90,8 @@ def explain(config: FitConfig) -> Explanation:
     config = replace(config, seed=seed)
     model = make_model(config.model, config.degree, config.basis)
     be = resolve_backend("numpy", "cpu", "float64")
-    problem = make_problem(be, config.target, config.points, config.x_range)
-    x, y = problem.x, problem.y
+    problem, domain = scaled_view(config, make_run_problem(config, be), be)
+    x, y = problem.x, problem.y  # t, when scaled: the variable gradient descent works in
     w0 = initial_params(model, config.init, seed)
     lr_auto = None
     if config.lr == "auto":
@@ -100,18 +100,22 @@ def explain(config: FitConfig) -> Explanation:
         config = replace(config, lr=auto.lr, momentum=auto.momentum)
     spec = config.optimizer_spec(model)
     optimum = closed_form(x, y, model.reference_degree)
+    optimum_formula = format_polynomial(
+        optimum.coef if domain is None else domain.to_x(optimum.coef)
+    )
     path = quadratic_path(model, x, y, w0)
     spectrum = path.spectrum if path is not None else hessian_spectrum(model, x, w0)
 
     out = Explanation(
         config=config,
+        scaled=domain is not None,
         n_points=len(problem),
         problem=problem.name,
         model_formula=_model_formula(model),
         gradients=_gradients(model),
         method=_method_text(config, spec),
         optimum_loss=optimum.loss,
-        optimum_formula=format_polynomial(optimum.coef),
+        optimum_formula=optimum_formula,
         spectrum=spectrum,
         lr=spec.lr,
         lr_auto=lr_auto,
@@ -300,9 +304,14 @@ def render(ex: Explanation) -> str:
     """The explanation as plain text for a terminal (80 columns)."""
     s = ex.spectrum
     c = ex.config
+    where = f"from {c.data}" if c.data else f"on [{c.x_range[0]:.6g}, {c.x_range[1]:.6g}]"
     lines = [
-        f"Problem     {ex.problem} at {ex.n_points} points on [{c.x_range[0]:.6g}, "
-        f"{c.x_range[1]:.6g}]",
+        f"Problem     {ex.problem}: {ex.n_points} points {where}"
+        + (
+            ", x mapped to t in [-1, 1] (the model and all numbers below are in t)"
+            if ex.scaled
+            else ""
+        ),
         f"Model       {ex.model_formula}",
         "Loss        L = sum over the points of (y_pred - y)^2   (sum of squared errors)",
         "Gradient    what the training loop computes every step:",

@@ -46,9 +46,9 @@ class PlotData:
 
 
 def fit_plot_data(result: Any, x: Any = None, y: Any = None) -> PlotData:
-    """What ``gradfit fit --plot`` draws for ``result`` (data from ``result.data`` by default)."""
+    """What ``gradfit fit --plot`` draws for ``result`` (default: its own data)."""
     if x is None:
-        x, y = result.data.x, result.data.y
+        x, y = result.dataset.x, result.dataset.y
     xs, ys = _thin(_as_float64(x), _as_float64(y))
     grid = np.linspace(float(xs.min()), float(xs.max()), 400)
     steps, losses = _history(result.loss_history)

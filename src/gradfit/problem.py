@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -29,6 +29,7 @@ class Problem:
     x: Any
     y: Any
     name: str = "data"
+    source: dict[str, Any] | None = None  # where the data came from (a file's path, columns)
 
     def __len__(self) -> int:
         return int(self.x.shape[0])
@@ -40,9 +41,13 @@ def make_problem(
     points: int = 2000,
     x_range: tuple[float, float] = (-math.pi, math.pi),
 ) -> Problem:
-    """The article's data: ``points`` evenly spaced x on ``x_range`` and ``y = target(x)``."""
+    """The article's data: ``points`` evenly spaced x on ``x_range`` and ``y = target(x)``.
+
+    ``target`` is a built-in name (``sin``) or a formula in x such as ``exp(-x**2) * cos(3*x)``
+    (see :mod:`gradfit.expr`), evaluated on the backend.
+    """
     if target not in TARGETS:
-        raise UsageError(f"unknown target {target!r}; choose one of: {', '.join(TARGETS)}")
+        return formula_problem(backend, target, points, x_range)
     check_points(points)
     lo, hi = check_range(x_range)
     formula, func = TARGETS[target]
@@ -97,3 +102,44 @@ def _column(a: Any, label: str) -> Any:
     if len(a.shape) != 1:
         raise UsageError(f"{label} must be one-dimensional, got shape {tuple(a.shape)}")
     return a
+
+
+def formula_problem(
+    backend: Backend, formula: str, points: int, x_range: tuple[float, float]
+) -> Problem:
+    """``points`` evenly spaced x on ``x_range`` and ``y = formula(x)``, computed on the backend.
+
+    The formula is parsed safely (never evaluated as Python); it must be finite at every x.
+    """
+    from .expr import parse_expression
+
+    expression = parse_expression(formula)
+    check_points(points)
+    lo, hi = check_range(x_range)
+    x = backend.linspace(lo, hi, points)
+    xp = backend.xp
+    with np.errstate(all="ignore"):  # reported below, as one line
+        try:
+            y = expression(xp, x)
+        except (ArithmeticError, TypeError, ValueError, RuntimeError) as exc:
+            raise UsageError(f"--target {formula!r} cannot be evaluated: {exc}") from None
+    finite = xp.isfinite(y)
+    bad = int(xp.sum(~finite))
+    if bad:
+        where = backend.to_numpy(x)[~backend.to_numpy(finite)]
+        raise UsageError(
+            f"--target {formula!r} is not finite at {bad} of {points} points of --range "
+            f"[{lo:g}, {hi:g}] (first at x={float(where[0]):g}); choose a range where it is "
+            "defined"
+        )
+    return Problem(x, y, expression.text)
+
+
+def add_noise(problem: Problem, backend: Backend, sigma: float, seed: int) -> Problem:
+    """``y + sigma * N(0, 1)``, drawn in float64 from ``seed`` (its own stream, so the initial
+    coefficients drawn from the same seed do not change), then cast to the backend's dtype."""
+    if not sigma:
+        return problem
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(1,)))
+    noise = sigma * rng.standard_normal(len(problem))
+    return replace(problem, y=problem.y + backend.asarray(noise))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,6 +11,7 @@ import numpy as np
 
 from .analysis import Optimum
 from .config import FitConfig
+from .scaling import Domain, evaluate
 
 SCHEMA = "gradfit.fit/1"
 
@@ -44,19 +46,39 @@ class FitResult:
     timings: dict[str, float] = field(default_factory=dict)
     versions: dict[str, Any] = field(default_factory=dict)
     lr_auto: dict[str, Any] | None = None  # what --lr auto chose and why
-    data: Any = field(default=None, repr=False)  # the Problem fitted (not serialised)
+    domain: Domain | None = None  # the x interval mapped to [-1, 1]; None: trained on x itself
+    scaled_coef: np.ndarray | None = None  # monomial coefficients in t (lowest first) when scaled
+    scaled_init_coef: np.ndarray | None = None
+    data: dict[str, Any] | None = None  # the file and columns fitted, when read from a file
+    dataset: Any = field(default=None, repr=False)  # the Problem fitted (for plots; not saved)
 
     def predict(self, x: Any) -> np.ndarray:
-        """The fitted model at ``x`` (float64 NumPy)."""
-        return np.polynomial.polynomial.polyval(np.asarray(x, dtype=np.float64), self.coef)
+        """The fitted model at ``x`` (float64 NumPy); in the scaled variable when scaled."""
+        return evaluate(x, self.coef, self.domain, self.scaled_coef)
 
     def to_polynomial(self) -> np.polynomial.Polynomial:
-        """The fit as a ``numpy.polynomial.Polynomial`` (monomial basis, no domain mapping)."""
+        """The fit as a ``numpy.polynomial.Polynomial``.
+
+        Unscaled: the monomial coefficients of x, no domain mapping. Scaled: the coefficients in
+        t with the fit's domain and window, as ``Polynomial.fit`` returns them (``.convert()``
+        gives the monomial form in x).
+        """
+        if self.domain is not None and self.scaled_coef is not None:
+            return self.domain.polynomial(self.scaled_coef)
         return np.polynomial.Polynomial(self.coef)
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the fitted model to ``path`` as JSON, atomically (see :mod:`gradfit.saved`)."""
+        from .saved import save_model
+
+        save_model(self, path)
 
     def formula(self) -> str:
         """The model with its fitted parameters, e.g. the article's ``y = a + b x + c x^2 + d x^3``
-        (the ``Result:`` line without ``Result:``)."""
+        (the ``Result:`` line without ``Result:``). A scaled fit is shown in powers of x: its own
+        parameters belong to t, the mapped variable."""
+        if self.domain is not None:
+            return self.monomial_formula()
         return self.model.format(self.params)
 
     def monomial_formula(self) -> str:
@@ -96,7 +118,16 @@ class FitResult:
             "status": "ok",
             "timings": dict(self.timings),
             "versions": dict(self.versions),
+            "scaling": None,
+            "data": None if self.data is None else dict(self.data),
         }
+        if self.domain is not None:
+            doc["scaling"] = {
+                "domain": self.domain.as_list(),
+                "window": list(self.domain.window),
+                "init_coef": _floats(self.scaled_init_coef),
+                "coef": _floats(self.scaled_coef),
+            }
         if self.optimum is not None:
             doc["optimum"] = {
                 "coef": _floats(self.optimum.coef),

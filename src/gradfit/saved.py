@@ -1,0 +1,242 @@
+"""Fitted models on disk: ``--save MODEL.json``, :func:`load`, and what ``predict`` uses.
+
+A model file is one JSON document (schema ``gradfit.model/1``)::
+
+    {
+      "schema": "gradfit.model/1",
+      "kind": "polynomial",          # the model family
+      "basis": "monomial",           # the basis of "coef" (always monomial in x)
+      "degree": 3,
+      "coef": [c0, c1, c2, c3],      # y = c0 + c1 x + ... (what the Result line prints)
+      "domain": [lo, hi] | null,     # scaled fits: x in [lo, hi] was mapped onto "window"
+      "window": [-1, 1] | null,
+      "scaled_coef": [...] | null,   # scaled fits: the trained parameters, a polynomial in t
+      "formula": "y = ...",
+      "x_name": "x", "y_name": "y",  # column names, when fitted from a file
+      "problem": "...", "data": {...} | null,
+      "config": {...},               # every option of the run that produced it
+      "metrics": {"final_loss": ..., "mse": ..., "rmse": ..., "n_points": ..., ...},
+      "versions": {...}, "saved_at": "2026-...Z"
+    }
+
+Predictions use ``scaled_coef`` in t when the fit was scaled (the well-conditioned form) and
+``coef`` in x otherwise, with the same function as :meth:`FitResult.predict`, so a loaded model
+predicts exactly what the fitted one did. Files are written atomically (a temporary file, then a
+rename): an interrupted save leaves the previous file as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import UsageError
+from .models import format_polynomial
+from .report import dumps, write_text_atomic
+from .scaling import WINDOW, Domain, evaluate
+
+SCHEMA = "gradfit.model/1"
+SCHEMA_PREFIX = "gradfit.model/"
+RUN_SCHEMA_PREFIX = "gradfit.fit/"
+
+
+@dataclass(frozen=True)
+class SavedModel:
+    """A fitted polynomial read from a model file. ``predict(x)`` evaluates it.
+
+    ``coef`` are the monomial coefficients in x (lowest power first); a scaled fit also has its
+    ``domain`` and ``scaled_coef`` (the polynomial in t = off + scl * x), which ``predict`` uses.
+    ``document`` is the whole file, config and metrics included.
+    """
+
+    coef: np.ndarray
+    domain: Domain | None = None
+    scaled_coef: np.ndarray | None = None
+    x_name: str = "x"
+    y_name: str = "y"
+    document: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def degree(self) -> int:
+        return int(self.coef.size) - 1
+
+    def predict(self, x: Any) -> np.ndarray:
+        """The model at ``x``, float64 (a scalar gives a 0-d array)."""
+        return evaluate(x, self.coef, self.domain, self.scaled_coef)
+
+    def formula(self) -> str:
+        """``y = a + b x + ...`` as the fit's Result line printed it."""
+        return format_polynomial(self.coef)
+
+    def to_polynomial(self) -> np.polynomial.Polynomial:
+        """A ``numpy.polynomial.Polynomial`` (with the fit's domain and window when scaled)."""
+        if self.domain is not None and self.scaled_coef is not None:
+            return self.domain.polynomial(self.scaled_coef)
+        return np.polynomial.Polynomial(self.coef)
+
+
+def model_document(result: Any) -> dict[str, Any]:
+    """The model file's JSON document for a :class:`~gradfit.result.FitResult`."""
+    data = result.data or {}
+    n = max(int(result.n_points), 1)
+    final = _float(result.final_loss)
+    metrics: dict[str, Any] = {
+        "loss": "sum of squared errors",
+        "final_loss": final,
+        "mse": None if final is None else final / n,
+        "rmse": None if final is None else math.sqrt(final / n),
+        "n_points": int(result.n_points),
+        "steps": int(result.config.steps),
+        "optimum_loss": None,
+        "excess_loss": None,
+    }
+    if result.optimum is not None:
+        metrics["optimum_loss"] = _float(result.optimum.loss)
+        metrics["excess_loss"] = _float(result.final_loss - result.optimum.loss)
+    scaled = result.domain is not None and result.scaled_coef is not None
+    return {
+        "schema": SCHEMA,
+        "kind": "polynomial",
+        "basis": "monomial",
+        "degree": int(np.asarray(result.coef).size - 1),
+        "coef": _floats(result.coef),
+        "domain": result.domain.as_list() if scaled else None,
+        "window": list(WINDOW) if scaled else None,
+        "scaled_coef": _floats(result.scaled_coef) if scaled else None,
+        "formula": result.formula(),
+        "x_name": str(data.get("x", "x")),
+        "y_name": str(data.get("y", "y")),
+        "problem": result.problem,
+        "data": result.data,
+        "config": result.config.to_dict(),
+        "seed": result.seed,
+        "metrics": metrics,
+        "versions": dict(result.versions),
+        "saved_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+
+
+def save_model(result: Any, path: str | os.PathLike[str]) -> None:
+    """Write ``result``'s model to ``path`` (JSON), atomically: temporary file, then rename."""
+    doc = model_document(result)
+    if any(v is None for v in doc["coef"]) or (doc["scaled_coef"] and None in doc["scaled_coef"]):
+        raise UsageError(f"cannot save {path}: the fitted coefficients are not finite")
+    write_text_atomic(path, dumps(doc))
+
+
+def load(path: str | os.PathLike[str]) -> SavedModel:
+    """Read a model file written by ``--save`` / :meth:`FitResult.save`.
+
+    A missing, truncated, corrupt or foreign file raises :class:`UsageError` saying which.
+
+    >>> import numpy as np, gradfit, tempfile, pathlib
+    >>> x = np.linspace(0, 1, 20)
+    >>> r = gradfit.fit(x, 1 + 2 * x, degree=1, lr="auto", steps=200, seed=0, scale=True)
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "m.json"
+    >>> r.save(path)
+    >>> m = gradfit.load(path)
+    >>> bool(np.all(m.predict([0.0, 0.5]) == r.predict([0.0, 0.5])))
+    True
+    """
+    p = Path(path)
+    label = str(path)
+    if not p.exists():
+        raise UsageError(f"{label}: no such model file")
+    if p.is_dir():
+        raise UsageError(f"{label} is a directory, not a model file")
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise UsageError(f"{label} is not a gradfit model file (it is not UTF-8 text)") from None
+    except OSError as exc:
+        raise UsageError(f"cannot read {label}: {exc.strerror}") from None
+    if not text.strip():
+        raise UsageError(f"{label} is empty, not a gradfit model file")
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UsageError(
+            f"{label} is not a valid gradfit model file: invalid JSON at line {exc.lineno}, "
+            f"column {exc.colno} ({exc.msg}); is it truncated or corrupt?"
+        ) from None
+    return from_document(doc, label)
+
+
+def from_document(doc: Any, label: str = "model") -> SavedModel:
+    """Check a parsed model document and build the :class:`SavedModel` it describes."""
+    schema = doc.get("schema") if isinstance(doc, dict) else None
+    if not isinstance(schema, str) or not schema.startswith("gradfit."):
+        raise UsageError(f'{label} is not a gradfit model file (no \'"schema": "{SCHEMA}"\')')
+    if schema.startswith(RUN_SCHEMA_PREFIX):
+        raise UsageError(
+            f"{label} is a run report ({schema}, written by --json), not a model; "
+            "write model files with --save MODEL.json"
+        )
+    if schema != SCHEMA:
+        newer = schema.startswith(SCHEMA_PREFIX)
+        raise UsageError(
+            f"{label} has schema {schema!r}, which this gradfit cannot read"
+            + ("; it was probably written by a newer gradfit: upgrade gradfit" if newer else "")
+        )
+
+    def corrupt(what: str) -> UsageError:
+        return UsageError(f"{label} is a corrupt gradfit model file: {what}")
+
+    if doc.get("kind") != "polynomial" or doc.get("basis") != "monomial":
+        raise UsageError(
+            f"{label} holds a {doc.get('kind')!r} model in the {doc.get('basis')!r} basis, "
+            "which this gradfit cannot evaluate"
+        )
+    coef = _numbers(doc.get("coef"), "coef", corrupt)
+    if not coef.size:
+        raise corrupt("'coef' is empty")
+    degree = doc.get("degree")
+    if degree is not None and degree != coef.size - 1:
+        raise corrupt(f"'degree' is {degree!r} but 'coef' has {coef.size} values")
+    domain = None
+    scaled = None
+    if doc.get("domain") is not None:
+        lo_hi = _numbers(doc.get("domain"), "domain", corrupt)
+        if lo_hi.size != 2 or not lo_hi[0] < lo_hi[1]:
+            raise corrupt("'domain' must be two numbers lo < hi")
+        window = doc.get("window")
+        if window is not None and list(window) != list(WINDOW):
+            raise corrupt(f"'window' must be {list(WINDOW)}, got {window!r}")
+        domain = Domain(float(lo_hi[0]), float(lo_hi[1]))
+        scaled = _numbers(doc.get("scaled_coef"), "scaled_coef", corrupt)
+        if scaled.size != coef.size:
+            raise corrupt(f"'scaled_coef' has {scaled.size} values but 'coef' has {coef.size}")
+    names = [doc.get("x_name", "x"), doc.get("y_name", "y")]
+    if not all(isinstance(n, str) for n in names):
+        raise corrupt("'x_name' and 'y_name' must be strings")
+    return SavedModel(coef, domain, scaled, names[0], names[1], doc)
+
+
+def _numbers(value: Any, name: str, corrupt: Any) -> np.ndarray:
+    ok = isinstance(value, list) and all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in value
+    )
+    if not ok:
+        raise corrupt(f"{name!r} must be a list of finite numbers, got {_clip(value)}")
+    return np.asarray(value, dtype=np.float64)
+
+
+def _clip(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _float(v: Any) -> float | None:
+    v = float(v)
+    return v if math.isfinite(v) else None
+
+
+def _floats(a: Any) -> list[float | None]:
+    return [_float(v) for v in np.asarray(a, dtype=np.float64).tolist()]
