@@ -69,3 +69,26 @@ def test_hyperparameters_are_validated() -> None:
             OptimizerSpec("adam", 1e-3, **bad).validated()
     with pytest.raises(gradfit.UsageError, match="unknown optimizer"):
         OptimizerSpec("adagrad").validated()
+
+
+def test_tutorial_sgd_is_torch_optim_sgd() -> None:
+    """Plain SGD on the torch methods is the tutorial's hand-written update; it must move the
+    parameters exactly as torch.optim.SGD does."""
+    from gradfit.optim import TutorialSGD
+
+    rng = np.random.default_rng(1)
+    ours = torch.tensor(rng.standard_normal(5), requires_grad=True)
+    theirs = ours.detach().clone().requires_grad_(True)
+    fast, reference = TutorialSGD([ours], 1e-3), torch.optim.SGD([theirs], lr=1e-3)
+    for _ in range(100):
+        g = torch.tensor(rng.standard_normal(5))
+        fast.zero_grad()
+        reference.zero_grad()
+        ours.grad, theirs.grad = g.clone(), g.clone()
+        fast.step()
+        reference.step()
+    torch.testing.assert_close(ours, theirs, rtol=0, atol=1e-15)
+    assert isinstance(make_torch_optimizer(OptimizerSpec("sgd", 1e-3), [ours]), TutorialSGD)
+    assert isinstance(
+        make_torch_optimizer(OptimizerSpec("momentum", 1e-3), [ours]), torch.optim.SGD
+    )

@@ -40,8 +40,9 @@ class AutogradMethod:
         self._lbfgs = spec.name == "lbfgs"
 
     def _closure(self) -> Any:
-        self.optimizer.zero_grad()
-        residual = self.model.forward(self.w, self.cache) - self.y
+        self.w.grad = None  # what optimizer.zero_grad() does, without its overhead
+        # unbind: one view per weight in one op (and one op back), cheaper than w[k] each
+        residual = self.model.forward(self.w.unbind(0), self.cache) - self.y
         loss = (residual * residual).sum()
         loss.backward()
         return loss

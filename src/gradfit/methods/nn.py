@@ -91,11 +91,13 @@ class NNMethod:
         else:
             self.module = ModelModule(model, cache, w0)
         self.loss_fn = nn.MSELoss(reduction="sum")
-        self.optimizer = make_torch_optimizer(spec, self.module.parameters())
+        self._params = list(self.module.parameters())
+        self.optimizer = make_torch_optimizer(spec, self._params)
         self._lbfgs = spec.name == "lbfgs"
 
     def _closure(self) -> torch.Tensor:
-        self.optimizer.zero_grad()
+        for p in self._params:  # what optimizer.zero_grad() does, without its overhead
+            p.grad = None
         loss = self.loss_fn(self.module(), self.y)
         loss.backward()
         return loss
