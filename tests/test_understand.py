@@ -288,3 +288,35 @@ def test_progress_bar_appears_on_a_terminal() -> None:
     assert proc.returncode == 0
     assert "4999 " in out and "Result: y = " in out
     assert "fitting" in out and "steps/s" in out
+
+
+def test_markdown_report_summarises_the_run(tmp_path: Path) -> None:
+    report, figure, doc_path = (
+        tmp_path / "run.md",
+        tmp_path / "fig" / "fit.png",
+        tmp_path / "r.json",
+    )
+    figure.parent.mkdir()
+    code = main(
+        [
+            "fit",
+            "--backend",
+            "numpy",
+            "--seed",
+            "3",
+            "--quiet",
+            "--plot",
+            str(figure),
+            "--report",
+            str(report),
+            "--json",
+            str(doc_path),
+        ]
+    )
+    text = report.read_text()
+    doc = json.loads(doc_path.read_text())
+    assert code == 0
+    assert f"**Result:** `{doc['formula']}`" in text
+    assert f"| end | {doc['final_loss']:.8g} |" in text
+    assert f"| closed-form optimum | {doc['optimum']['loss']:.8g} |" in text
+    assert "seed 3" in text and "](fig/fit.png)" in text

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import math
+import os
 import re
 import sys
 from collections.abc import Sequence
@@ -378,15 +379,21 @@ def _add_output_options(
             help="save a figure: the data with the fitted curve(s), and the loss on a log "
             "scale against the closed-form optimum",
         )
+    if quiet:  # fit only
+        g.add_argument(
+            "--report",
+            metavar="FILE.md",
+            help="write a short Markdown summary of the run (with the --plot figure, if any)",
+        )
     g.add_argument("--debug", action="store_true", help="show tracebacks for errors")
 
 
 def _check_outputs(args: argparse.Namespace) -> None:
     """Fail on an unwritable destination before spending the run."""
     plot = getattr(args, "plot", None)
-    save = getattr(args, "save", None)
-    if save is not None:
-        _check_writable(save)
+    for extra in (getattr(args, "save", None), getattr(args, "report", None)):
+        if extra is not None:
+            _check_writable(extra)
     if plot is not None and not plot.lower().endswith(".png"):
         raise UsageError(f"--plot writes a PNG image; give a file name ending in .png, not {plot}")
     for dest in (args.json, plot):
@@ -584,6 +591,11 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         emit_json(result.to_dict(), args.json, out)
     if args.save is not None:
         result.save(args.save)
+    if args.report is not None:
+        from .report import markdown_report, write_text_atomic
+
+        where = os.path.dirname(os.path.abspath(args.report))
+        write_text_atomic(args.report, markdown_report(result, args.plot, where))
     if result.data and result.data.get("dropped"):
         print(
             f"{PROG}: note: left out {result.data['dropped']} row(s) of {result.data['path']} "

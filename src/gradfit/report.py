@@ -94,3 +94,51 @@ def failure_document(config: Any, error: Any) -> dict[str, Any]:
         "config": config.to_dict(),
         "loss_history": [[t, _float(v)] for t, v in error.history],
     }
+
+
+def markdown_report(result: Any, plot: str | None = None, where: str = ".") -> str:
+    """A short Markdown summary of a run, to paste into notes: what ran, the result, how far
+    from the optimum, and the figure when one was drawn."""
+    import os
+
+    c = result.config
+    opt = result.optimum
+    lines = [
+        f"# gradfit fit: {result.problem}",
+        "",
+        f"- model: {result.model.describe()}; method {result.method}, optimizer "
+        f"{result.optimizer['name']} (lr {c.lr:.6g}), {c.steps} steps",
+        f"- data: {result.n_points} points; backend {c.backend} {result.dtype} on {result.device}; "
+        f"seed {result.seed}",
+        "",
+        f"**Result:** `{result.formula()}`",
+        "",
+        "| | loss (sum of squared errors) |",
+        "| --- | ---: |",
+        f"| first logged (step {result.loss_history[0][0]}) | {result.loss_history[0][1]:.8g} |"
+        if result.loss_history
+        else "| first logged | - |",
+        f"| end | {result.final_loss:.8g} |",
+    ]
+    if opt is not None:
+        gap = result.final_loss - opt.loss
+        rel = gap / opt.loss if opt.loss else float("inf")
+        lines += [
+            f"| closed-form optimum | {opt.loss:.8g} |",
+            f"| gap to the optimum | {gap:.3g} ({rel:.3g} relative) |",
+            "",
+            f"Optimum: `{format_optimum(opt.coef)}`",
+        ]
+    if result.lr_auto is not None:
+        lines += ["", f"lr auto: {result.lr_auto['lr']:.6g}, {result.lr_auto['rule']}."]
+    if plot is not None:
+        lines += ["", f"![data, fit and loss]({os.path.relpath(plot, where)})"]
+    versions = ", ".join(f"{k} {v}" for k, v in result.versions.items() if v)
+    lines += ["", f"<sub>{versions}; loop {result.timings['loop_s']:.3f} s</sub>", ""]
+    return "\n".join(lines)
+
+
+def format_optimum(coef: Any) -> str:
+    from .models import format_polynomial
+
+    return format_polynomial(coef)
