@@ -403,6 +403,15 @@ class _ArraySource(Source):
     def columns(self, indices: Sequence[int]) -> list[np.ndarray]:
         return [self._numeric(self._getters[j](), self.names[j]) for j in indices]
 
+    def raw_column(self, j: int) -> Any:
+        """Column ``j`` as stored, not copied (a memory-mapped view for .npy): for streaming."""
+        a = self._getters[j]()
+        if a.ndim == 2 and a.shape[1] == 1:
+            a = a[:, 0]
+        if a.ndim != 1 or a.dtype.kind not in "biuf":
+            self._numeric(a, self.names[j])  # raises the loader's one-line error
+        return a
+
     def _numeric(self, a: Any, name: str) -> np.ndarray:
         a = np.asarray(a)
         if a.ndim == 2 and a.shape[1] == 1:

@@ -1,0 +1,192 @@
+"""Problems too big to hold: x and y produced a chunk of rows at a time.
+
+A :class:`ChunkedProblem` never holds more than one chunk of its data. The gram method
+(:mod:`gradfit.methods.gram`) needs exactly one pass over it (two for a file fitted with
+scaling: one more over x for its range), so a fit's peak memory is bounded by the chunk size,
+not by N. Sources:
+
+- a generated target (``--points`` evenly spaced x, ``y = target(x)``, optional noise): the
+  chunks are the same numbers ``numpy.linspace`` and the target would give all at once;
+- a ``.npy`` file, memory-mapped: only the pages of the current chunk are read;
+- a Parquet file, one row group at a time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import UsageError
+from .stats import Chunk
+
+STREAMABLE_SUFFIXES = (".npy", ".parquet", ".pq")
+
+
+@dataclass
+class ChunkedProblem:
+    """``n`` rows of (x, y) read by ``reader(size)`` in chunks of at most ``size`` rows
+    (float64 NumPy arrays), a name, and where the data came from."""
+
+    n: int
+    name: str
+    reader: Callable[[int], Iterator[Chunk]]
+    bounds: tuple[float, float] | None = None  # x's min and max when known without a pass
+    source: dict[str, Any] | None = None
+    dropped: int = field(default=0)  # rows left out (non-finite) during the last pass
+
+    def __len__(self) -> int:
+        return self.n
+
+    def chunks(self, size: int) -> Iterator[Chunk]:
+        return self.reader(size)
+
+    def x_bounds(self, size: int) -> tuple[float, float]:
+        """x's min and max (one pass over x, unless known)."""
+        if self.bounds is None:
+            lo, hi = np.inf, -np.inf
+            for x, _ in self.chunks(size):
+                if x.size:
+                    lo, hi = min(lo, float(x.min())), max(hi, float(x.max()))
+            self.bounds = (lo, hi)
+        return self.bounds
+
+
+def linspace_chunk(lo: float, hi: float, n: int, start: int, stop: int) -> np.ndarray:
+    """``numpy.linspace(lo, hi, n)[start:stop]`` without building the rest: numpy computes
+    ``i * step + lo`` and sets the last point to ``hi`` exactly; so does this, bit for bit."""
+    i = np.arange(start, stop, dtype=np.float64)
+    if n == 1:
+        return i * 0.0 + lo
+    step = (hi - lo) / (n - 1)
+    x = i * step + lo
+    if stop == n and stop > start:
+        x[-1] = hi
+    return x
+
+
+def generated(
+    target: str,
+    points: int,
+    x_range: tuple[float, float],
+    noise: float = 0.0,
+    seed: int = 0,
+    dtype: str = "float64",
+) -> ChunkedProblem:
+    """A generated problem (built-in target or formula) produced chunk by chunk in NumPy.
+
+    x is ``numpy.linspace`` in float64, cast to ``dtype``; the target is evaluated in that
+    dtype; the noise is drawn as :func:`gradfit.problem.add_noise` draws it (the same stream,
+    consumed chunk by chunk)."""
+    from .backends import resolve_backend
+    from .problem import TARGETS
+
+    be = resolve_backend("numpy", "cpu", dtype)
+    if target in TARGETS:
+        formula, func = TARGETS[target]
+    else:
+        from .expr import parse_expression
+
+        expression = parse_expression(target)
+        formula, func = expression.text, expression
+    lo, hi = x_range
+
+    def read(size: int) -> Iterator[Chunk]:
+        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(1,)))
+        for start in range(0, points, size):
+            stop = min(start + size, points)
+            x = be.asarray(linspace_chunk(lo, hi, points, start, stop))
+            with np.errstate(all="ignore"):
+                y = func(np, x)
+            if not np.all(np.isfinite(y)):
+                raise UsageError(
+                    f"--target {formula!r} is not finite at some points of --range "
+                    f"[{lo:g}, {hi:g}]; choose a range where it is defined"
+                )
+            if noise:
+                y = y + be.asarray(noise * rng.standard_normal(stop - start))
+            yield x.astype(np.float64), np.asarray(y, dtype=np.float64)
+
+    return ChunkedProblem(points, formula, read, bounds=(lo, hi))
+
+
+def open_file(
+    path: str, x: Any = None, y: Any = None, drop_nonfinite: bool = False
+) -> ChunkedProblem:
+    """A .npy (memory-mapped) or Parquet (row groups) file as a chunked problem.
+
+    Columns are chosen as :func:`gradfit.loaders.load_data` chooses them. Non-finite rows are
+    refused (or left out with ``drop_nonfinite``) chunk by chunk."""
+    from .loaders import _choose_xy, open_source
+
+    suffix = Path(path).suffix.lower()
+    source = open_source(path)
+    ix, iy = _choose_xy(source, x, y)
+    x_name, y_name = source.names[ix], source.names[iy]
+    if suffix == ".npy":
+        cx, cy = source.raw_column(ix), source.raw_column(iy)  # memory-mapped views
+        n = int(cx.shape[0])
+
+        def blocks(size: int) -> Iterator[Chunk]:
+            for start in range(0, n, size):
+                yield cx[start : start + size], cy[start : start + size]
+
+    else:
+        pf = source._file  # pyarrow.parquet.ParquetFile: read a batch of rows at a time
+        n = int(pf.metadata.num_rows)
+        names = list(dict.fromkeys([x_name, y_name]))
+
+        def blocks(size: int) -> Iterator[Chunk]:
+            for batch in pf.iter_batches(batch_size=size, columns=names):
+                bx = _parquet_floats(batch.column(x_name), source.label, x_name)
+                by = _parquet_floats(batch.column(y_name), source.label, y_name)
+                yield bx, by
+
+    if n == 0:
+        raise UsageError(f"{source.label} has no data rows")
+    problem = ChunkedProblem(n, f"{Path(path).name} ({y_name} vs {x_name})", lambda s: iter(()))
+    info = {"path": str(path), "x": x_name, "y": y_name, "rows": n, "streamed": True}
+
+    def read(size: int) -> Iterator[Chunk]:
+        row, dropped = 0, 0
+        for bx, by in blocks(size):
+            bx = np.asarray(bx, dtype=np.float64)
+            by = np.asarray(by, dtype=np.float64)
+            ok = np.isfinite(bx) & np.isfinite(by)
+            if not ok.all():
+                if not drop_nonfinite:
+                    raise UsageError(
+                        f"{source.label}: NaN, missing or infinite values, first at row "
+                        f"{row + int(np.argmin(ok))} (0-based); fix the file or pass "
+                        "--drop-nonfinite to leave those rows out"
+                    )
+                dropped += int(ok.size - ok.sum())
+                bx, by = bx[ok], by[ok]
+            row += ok.size
+            yield bx, by
+        problem.dropped = dropped
+        info.update(dropped=dropped, used=n - dropped)
+
+    problem.reader = read
+    problem.source = info
+    return problem
+
+
+def can_stream(path: str) -> bool:
+    return Path(path).suffix.lower() in STREAMABLE_SUFFIXES
+
+
+def _parquet_floats(column: Any, label: str, name: str) -> np.ndarray:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        values = pc.cast(column, pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        raise UsageError(
+            f"{label}: column {name!r} holds {column.type} values, not numbers"
+        ) from None
+    return values.to_numpy(zero_copy_only=False)
