@@ -36,6 +36,10 @@ VANDER = {
 
 Chunk = tuple[np.ndarray, np.ndarray]
 
+# Rows per compute block inside a chunk: the basis values of a block (8 bytes x (d + 1) x BLOCK)
+# stay in cache.
+BLOCK = 8192
+
 # L* / y^T y below which the optimum's loss is summed from the residuals in a second pass.
 REFINE_BELOW = 1e-4
 
@@ -83,20 +87,24 @@ def accumulate(chunks: Iterable[Chunk], basis: str, degree: int, window: Any = N
 
     ``window`` (a :class:`gradfit.scaling.Domain`, optional) maps each chunk's x to
     ``t = off + scl * x`` in [-1, 1] first, so the statistics are those of the scaled fit.
+    Each chunk is processed in blocks of ``BLOCK`` rows whose basis values stay in cache and
+    live in one reused buffer (no allocation per block).
     """
     d = degree + 1
     gram, xty, yty, n = np.zeros((d, d)), np.zeros(d), 0.0, 0
-    vander = VANDER[basis]
+    rows = np.empty((d, BLOCK))
     with np.errstate(over="ignore", invalid="ignore"):  # reported below, as one line
         for x, y in chunks:
             x = np.asarray(x, dtype=np.float64).reshape(-1)
             y = np.asarray(y, dtype=np.float64).reshape(-1)
             if window is not None:
                 x = window.to_window(x)
-            V = vander(x, degree)
-            gram += V.T @ V
-            xty += y @ V
-            yty += float(y @ y)
+            for start in range(0, x.size, BLOCK):
+                xb, yb = x[start : start + BLOCK], y[start : start + BLOCK]
+                B = basis_rows(basis, xb, degree, rows[:, : xb.size])
+                gram += B @ B.T
+                xty += B @ yb
+                yty += float(yb @ yb)
             n += x.size
     if not (np.all(np.isfinite(gram)) and np.all(np.isfinite(xty)) and np.isfinite(yty)):
         raise UsageError(
@@ -104,6 +112,27 @@ def accumulate(chunks: Iterable[Chunk], basis: str, degree: int, window: Any = N
             "for float64): use --scale"
         )
     return GramStats(gram, xty, yty, n)
+
+
+def basis_rows(basis: str, x: np.ndarray, degree: int, out: np.ndarray) -> np.ndarray:
+    """The transposed Vandermonde matrix ``VANDER[basis](x, degree).T`` written into ``out``
+    (shape ``(degree + 1, x.size)``), with numpy.polynomial's own recurrences."""
+    out[0] = 1.0
+    if degree >= 1:
+        out[1] = x
+    for k in range(2, degree + 1):
+        if basis == "monomial":
+            np.multiply(out[k - 1], x, out=out[k])
+        elif basis == "chebyshev":  # T_k = 2 x T_{k-1} - T_{k-2}
+            np.multiply(out[k - 1], x, out=out[k])
+            out[k] *= 2.0
+            out[k] -= out[k - 2]
+        else:  # legendre: P_k = (P_{k-1} x (2k - 1) - P_{k-2} (k - 1)) / k
+            np.multiply(out[k - 1], x, out=out[k])
+            out[k] *= 2 * k - 1
+            out[k] -= out[k - 2] * (k - 1)
+            out[k] /= k
+    return out
 
 
 def refine(
