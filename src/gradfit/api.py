@@ -208,6 +208,10 @@ def _fit(
         config = replace(config, lr=lr_auto.lr, momentum=lr_auto.momentum)
     spec = config.optimizer_spec(model)
     method = make_method(name, model, trained, be, spec, init, seed, stats=stats)
+    if config.batch_size is not None:  # mini-batch SGD: a different algorithm (see its module)
+        from .methods.batch import MiniBatch
+
+        method = MiniBatch(method, be, len(trained), config.batch_size, config.shuffle, seed)
     bound = None
     if config.guard:
         bound = _divergence_bound(method, trained, be, None if stats is None else stats.yty)
