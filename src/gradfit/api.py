@@ -53,8 +53,10 @@ def fit(
     """Fit a model to ``(x, y)`` by gradient descent on the sum of squared errors.
 
     ``model`` is ``poly`` (``degree``, ``basis``), ``legendre3`` or ``dynamic``; ``method`` is
-    manual, autograd, nn or module; ``optimizer`` one of sgd, momentum, nesterov, rmsprop, adam,
-    lbfgs, with ``momentum=``, ``betas=``, ``eps=``, ``alpha=`` as keyword options.
+    manual, autograd, nn, module, gram, or auto (gram for float64 poly fits of at least 10^4
+    points, else manual; ``result.method`` says which ran); ``batch_size=B`` (and
+    ``shuffle=True``) runs mini-batch SGD; ``optimizer`` one of sgd, momentum, nesterov,
+    rmsprop, adam, lbfgs, with ``momentum=``, ``betas=``, ``eps=``, ``alpha=`` as keyword options.
     ``lr=None`` takes the model's default (1e-6 for poly, the article's).
 
     ``backend``/``device``/``dtype`` default to where the data already is: a torch tensor stays

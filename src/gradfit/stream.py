@@ -42,6 +42,8 @@ class ChunkedProblem:
         return self.n
 
     def chunks(self, size: int) -> Iterator[Chunk]:
+        """The rows in order, ``size`` at a time. A chunk may live in a buffer that the next
+        one reuses: copy it to keep it."""
         return self.reader(size)
 
     def x_bounds(self, size: int) -> tuple[float, float]:
@@ -127,12 +129,12 @@ def open_file(
     ix, iy = _choose_xy(source, x, y)
     x_name, y_name = source.names[ix], source.names[iy]
     if suffix == ".npy":
-        cx, cy = source.raw_column(ix), source.raw_column(iy)  # memory-mapped views
+        cx = source.raw_column(ix)  # a memory-mapped view: checks the column, gives N
+        source.raw_column(iy)
         n = int(cx.shape[0])
 
         def blocks(size: int) -> Iterator[Chunk]:
-            for start in range(0, n, size):
-                yield cx[start : start + size], cy[start : start + size]
+            return _npy_blocks(path, source, ix, iy, size)
 
     else:
         pf = source._file  # pyarrow.parquet.ParquetFile: read a batch of rows at a time
@@ -174,6 +176,53 @@ def open_file(
     problem.reader = read
     problem.source = info
     return problem
+
+
+def _npy_blocks(path: str, source: Any, ix: int, iy: int, size: int) -> Iterator[Chunk]:
+    """Columns ``ix`` and ``iy`` of a .npy table, ``size`` rows at a time, read with
+    ``readinto`` into one reused buffer.
+
+    Not through one memory map of the whole file: the pages of a map that have been read stay
+    in the process's resident set (RSS grows to the file's size); a read into a buffer leaves
+    them in the page cache only. Row-major tables (2-D C order, or structured) are read one
+    block of whole rows at a time; column-major ones one column range at a time."""
+    arr = np.load(path, mmap_mode="r")
+    n = int(arr.shape[0])
+    structured = arr.dtype.names is not None
+    row_major = structured or arr.flags["C_CONTIGUOUS"]
+    offset, itemsize = int(arr.offset), arr.dtype.itemsize
+    width = 1 if structured or arr.ndim == 1 else int(arr.shape[1])
+    names = arr.dtype.names
+
+    def column(block: np.ndarray, j: int) -> np.ndarray:
+        if structured:
+            return block[names[j]]
+        return block if block.ndim == 1 else block[:, j]
+
+    with open(path, "rb") as f:
+        if row_major:
+            row_bytes = itemsize * width
+            buf = bytearray(row_bytes * min(size, n))
+            for start in range(0, n, size):
+                m = min(size, n - start)
+                f.seek(offset + start * row_bytes)
+                view = memoryview(buf)[: m * row_bytes]
+                f.readinto(view)
+                block = np.frombuffer(view, dtype=arr.dtype)
+                if not structured and arr.ndim == 2:
+                    block = block.reshape(m, width)
+                yield column(block, ix), column(block, iy)
+        else:  # Fortran order: column j is rows [j n, (j + 1) n) of the file
+            bufs = [bytearray(itemsize * min(size, n)) for _ in range(2)]
+            for start in range(0, n, size):
+                m = min(size, n - start)
+                out = []
+                for j, buf in zip((ix, iy), bufs, strict=True):
+                    f.seek(offset + (j * n + start) * itemsize)
+                    view = memoryview(buf)[: m * itemsize]
+                    f.readinto(view)
+                    out.append(np.frombuffer(view, dtype=arr.dtype))
+                yield out[0], out[1]
 
 
 def _finite_sum(*arrays: np.ndarray) -> bool:
