@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -139,3 +141,20 @@ def test_cli_gram_with_lbfgs_exits_2() -> None:
     proc = run_gradfit("fit", "--method", "gram", "--optimizer", "lbfgs")
     assert proc.returncode == 2
     assert proc.stderr.startswith("gradfit: error:") and len(proc.stderr.splitlines()) == 1
+
+
+def test_gram_and_streaming_runs_import_no_heavy_module(tmp_path) -> None:
+    path = tmp_path / "d.npy"
+    x = np.linspace(0, 1, 20_000)
+    np.save(path, np.column_stack([x, np.cos(x)]))
+    code = (
+        "import sys\nfrom gradfit.cli import main\n"
+        f"main(['fit', '--data', {str(path)!r}, '--backend', 'numpy', '--quiet'])\n"
+        "main(['fit', '--backend', 'numpy', '--points', '20000', '--method', 'gram', "
+        "'--lr', 'auto', '--quiet'])\n"
+        "print(sorted(m for m in ('torch', 'matplotlib', 'sklearn', 'pyarrow') "
+        "if m in sys.modules))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "[]"
