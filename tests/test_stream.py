@@ -59,7 +59,7 @@ def test_streaming_a_file_gives_the_fit_of_loading_it_whole(tmp_path: Path) -> N
     common = dict(data=str(path), backend="numpy", degree=3, steps=300, seed=1)
     streamed = run(FitConfig(method="gram", chunk_size=1000, **common))  # 30 chunks
     whole = run(FitConfig(method="manual", **common))  # read into memory, per-point loop
-    assert streamed.data["streamed"] and streamed.dataset is None
+    assert streamed.data["streamed"] and not hasattr(streamed.dataset, "x")
     assert rel_err([v for _, v in streamed.loss_history], [v for _, v in whole.loss_history]) < 1e-9
     np.testing.assert_allclose(streamed.coef, whole.coef, rtol=1e-9)
     np.testing.assert_allclose(streamed.optimum.coef, whole.optimum.coef, rtol=1e-7)
@@ -87,6 +87,27 @@ def test_npy_chunks_are_the_columns(tmp_path: Path, layout: str) -> None:
         parts = [(x.copy(), y.copy()) for x, y in chunked.chunks(size)]
         np.testing.assert_array_equal(np.concatenate([p[0] for p in parts]), ref[0])
         np.testing.assert_array_equal(np.concatenate([p[1] for p in parts]), ref[1])
+
+
+def test_a_streamed_fit_plots_a_sample(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    path = tmp_path / "big.npy"
+    _write_npy(path)
+    png = tmp_path / "fit.png"
+    proc = run_gradfit(
+        "fit",
+        "--data",
+        str(path),
+        "--backend",
+        "numpy",
+        "--method",
+        "gram",
+        "--plot",
+        str(png),
+        "--quiet",
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert png.stat().st_size > 1000
 
 
 def test_streaming_parquet_row_groups(tmp_path: Path) -> None:

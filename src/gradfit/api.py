@@ -277,7 +277,7 @@ def _fit(
         scaled_coef=None if domain is None else coef,
         scaled_init_coef=None if domain is None else init_coef,
         data=problem.source,
-        dataset=problem if isinstance(problem, Problem) else None,
+        dataset=problem,  # a Problem, or a ChunkedProblem (plots take a sample of it)
     )
 
 

@@ -46,6 +46,17 @@ class ChunkedProblem:
         one reuses: copy it to keep it."""
         return self.reader(size)
 
+    def sample(self, points: int, size: int = 1 << 16) -> tuple[np.ndarray, np.ndarray]:
+        """About ``points`` rows spread evenly over the data (one pass), for plots."""
+        stride = max(1, self.n // max(points, 1))
+        xs, ys, pos = [], [], 0
+        for x, y in self.chunks(size):
+            first = (-pos) % stride
+            xs.append(np.array(x[first::stride], dtype=np.float64))
+            ys.append(np.array(y[first::stride], dtype=np.float64))
+            pos += x.size
+        return np.concatenate(xs), np.concatenate(ys)
+
     def x_bounds(self, size: int) -> tuple[float, float]:
         """x's min and max (one pass over x, unless known)."""
         if self.bounds is None:
