@@ -170,3 +170,19 @@ def test_ten_million_generated_points_stay_in_bounded_memory() -> None:
     assert proc.returncode == 0, proc.stderr
     peak_kb = int(proc.stdout.split()[-1])
     assert peak_kb < 120_000, peak_kb
+
+
+def test_streaming_a_csv_in_blocks(tmp_path: Path) -> None:
+    x, y = _write_npy(tmp_path / "a.npy", n=12_000)
+    path = tmp_path / "big.csv"
+    rows = [f"{float(a)!r},{float(b)!r},1" for a, b in zip(x, y, strict=True)]
+    path.write_text("# a comment\ntime,value,other\n" + "\n".join(rows) + "\n\n")
+    common = dict(data=str(path), backend="numpy", steps=200, seed=1, x_column=0, y_column="value")
+    streamed = run(FitConfig(method="gram", chunk_size=1000, **common))
+    whole = run(FitConfig(method="manual", **common))
+    assert streamed.data["streamed"] and streamed.n_points == 12_000
+    np.testing.assert_allclose(streamed.coef, whole.coef, rtol=1e-9)
+    rows[5000] = "xyz,1,1"
+    path.write_text("# a comment\ntime,value,other\n" + "\n".join(rows) + "\n")
+    with pytest.raises(UsageError, match=r"line 5003, column 'time': 'xyz' is not a number"):
+        run(FitConfig(method="gram", chunk_size=1000, **common))

@@ -405,8 +405,8 @@ def _add_scale_options(p: argparse.ArgumentParser) -> None:
         "--chunk-size",
         type=int,
         metavar="ROWS",
-        help="rows per chunk when the data is streamed (gram: generated targets, .npy and "
-        "Parquet files); peak memory grows with it, not with N (default: 65536)",
+        help="rows per chunk when the data is streamed (gram: generated targets, .npy, "
+        "Parquet and CSV/TSV files); peak memory grows with it, not with N (default: 65536)",
     )
     g.add_argument(
         "--batch-size",

@@ -7,8 +7,10 @@ not by N. Sources:
 
 - a generated target (``--points`` evenly spaced x, ``y = target(x)``, optional noise): the
   chunks are the same numbers ``numpy.linspace`` and the target would give all at once;
-- a ``.npy`` file, memory-mapped: only the pages of the current chunk are read;
-- a Parquet file, one row group at a time.
+- a ``.npy`` file: one block of rows at a time, read into a reused buffer;
+- a Parquet file, one batch of rows at a time;
+- a CSV/TSV/text table, one block of lines at a time (the header and delimiter as
+  :mod:`gradfit.loaders` decides them).
 """
 
 from __future__ import annotations
@@ -21,9 +23,11 @@ from typing import Any
 import numpy as np
 
 from .errors import UsageError
+from .loaders import Source
 from .stats import Chunk
 
-STREAMABLE_SUFFIXES = (".npy", ".parquet", ".pq")
+STREAMABLE_SUFFIXES = (".npy", ".parquet", ".pq", ".csv", ".tsv", ".txt", ".dat")
+TEXT_SUFFIXES = (".csv", ".tsv", ".txt", ".dat")
 
 
 @dataclass
@@ -129,14 +133,14 @@ def generated(
 def open_file(
     path: str, x: Any = None, y: Any = None, drop_nonfinite: bool = False
 ) -> ChunkedProblem:
-    """A .npy (memory-mapped) or Parquet (row groups) file as a chunked problem.
+    """A .npy, Parquet or CSV/TSV/text file as a chunked problem (a block of rows at a time).
 
     Columns are chosen as :func:`gradfit.loaders.load_data` chooses them. Non-finite rows are
     refused (or left out with ``drop_nonfinite``) chunk by chunk."""
     from .loaders import _choose_xy, open_source
 
     suffix = Path(path).suffix.lower()
-    source = open_source(path)
+    source = _TextHeader(path) if suffix in TEXT_SUFFIXES else open_source(path)
     ix, iy = _choose_xy(source, x, y)
     x_name, y_name = source.names[ix], source.names[iy]
     if suffix == ".npy":
@@ -146,6 +150,12 @@ def open_file(
 
         def blocks(size: int) -> Iterator[Chunk]:
             return _npy_blocks(path, source, ix, iy, size)
+
+    elif suffix in TEXT_SUFFIXES:
+        n = source.count_rows()
+
+        def blocks(size: int) -> Iterator[Chunk]:
+            return source.blocks(ix, iy, size)
 
     else:
         pf = source._file  # pyarrow.parquet.ParquetFile: read a batch of rows at a time
@@ -173,8 +183,8 @@ def open_file(
             if ok is not True and not ok.all():
                 if not drop_nonfinite:
                     raise UsageError(
-                        f"{source.label}: NaN, missing or infinite values, first at row "
-                        f"{row + int(np.argmin(ok))} (0-based); fix the file or pass "
+                        f"{source.label}: NaN, missing or infinite values, first at "
+                        f"{source.where(row + int(np.argmin(ok)))}; fix the file or pass "
                         "--drop-nonfinite to leave those rows out"
                     )
                 dropped += int(ok.size - ok.sum())
@@ -187,6 +197,135 @@ def open_file(
     problem.reader = read
     problem.source = info
     return problem
+
+
+class _TextHeader(Source):
+    """A CSV/TSV/text table read a block of lines at a time: the header and delimiter from its
+    first line (as :mod:`gradfit.loaders` decides them), then ``blocks`` of parsed rows."""
+
+    def __init__(self, path: str) -> None:
+        from .loaders import _is_number, _sniff
+
+        self.path, self.label = path, str(path)
+        p = Path(path)
+        if not p.exists():
+            raise UsageError(f"{path}: no such file")
+        if p.is_dir():
+            raise UsageError(f"{path} is a directory, not a data file")
+        if p.stat().st_size == 0:
+            raise UsageError(f"{path} is empty")
+        first = None
+        self.skip = 0  # lines before the first data row (blank, comments, header)
+        try:
+            with open(path, encoding="utf-8-sig") as f:
+                for line in f:
+                    self.skip += 1
+                    if line.strip() and not line.lstrip().startswith("#"):
+                        first = line
+                        break
+        except UnicodeDecodeError:
+            raise UsageError(
+                f"{self.label} is not a UTF-8 text table (is it a binary file with the wrong "
+                "extension?)"
+            ) from None
+        if first is None:
+            raise UsageError(f"{self.label} is empty (no data, only blank or # comment lines)")
+        self.delimiter = _sniff(first, p.suffix.lower())
+        cells = self._split([first])[0]
+        self.width = len(cells)
+        self.header = not any(_is_number(cell) for cell in cells)
+        if self.header:
+            self.names = [cell or f"column {j}" for j, cell in enumerate(cells)]
+        else:
+            self.names = [str(j) for j in range(self.width)]
+            self.skip -= 1  # the first line is data
+        self.line_of: list[int] = []  # file line of each row of the current block
+        self.block_start = 0  # row index of the current block's first row
+
+    def count_rows(self) -> int:
+        """Data lines (non-blank, not comments), counted without parsing."""
+        n = 0
+        with open(self.path, "rb") as f:
+            for i, line in enumerate(f):
+                if i >= self.skip and line.strip() and not line.lstrip().startswith(b"#"):
+                    n += 1
+        if n == 0:
+            from .loaders import _list_names
+
+            raise UsageError(
+                f"{self.label} has a header ({_list_names(self.names)}) but no data rows"
+            )
+        return n
+
+    def _split(self, lines: list[str]) -> list[list[str]]:
+        import csv
+
+        if self.delimiter is None:
+            return [line.split() for line in lines]
+        reader = csv.reader(lines, delimiter=self.delimiter, skipinitialspace=True)
+        return [[cell.strip() for cell in row] for row in reader]
+
+    def blocks(self, ix: int, iy: int, size: int) -> Iterator[Chunk]:
+        lines: list[str] = []
+        numbers: list[int] = []
+        self.block_start = 0
+        with open(self.path, encoding="utf-8-sig", errors="replace") as f:
+            for lineno, line in enumerate(f, start=1):
+                if lineno <= self.skip or not line.strip() or line.lstrip().startswith("#"):
+                    continue
+                if "\x00" in line or "\ufffd" in line:
+                    raise UsageError(
+                        f"{self.label} is not a UTF-8 text table (line {lineno}: binary or "
+                        "non-UTF-8 bytes)"
+                    )
+                lines.append(line)
+                numbers.append(lineno)
+                if len(lines) == size:
+                    yield self._parse(lines, numbers, ix, iy)
+                    self.block_start += len(lines)
+                    lines, numbers = [], []
+        if lines:
+            yield self._parse(lines, numbers, ix, iy)
+
+    def _parse(self, lines: list[str], numbers: list[int], ix: int, iy: int) -> Chunk:
+        import warnings
+
+        from .loaders import MISSING
+
+        self.line_of = numbers
+        quote = {} if self.delimiter is None else {"quotechar": '"'}
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                m = np.loadtxt(lines, delimiter=self.delimiter, comments=None, ndmin=2, **quote)
+            if m.shape == (len(lines), self.width):
+                return m[:, ix], m[:, iy]
+        except ValueError:
+            pass
+        out = np.empty((len(lines), 2))
+        for i, row in enumerate(self._split(lines)):
+            if len(row) != self.width:
+                raise UsageError(
+                    f"{self.label}: line {numbers[i]} has {len(row)} field(s) but the "
+                    f"{'header' if self.header else 'first row'} has {self.width}; every row "
+                    "needs the same number of columns"
+                )
+            for k, j in enumerate((ix, iy)):
+                cell = row[j]
+                try:
+                    out[i, k] = float(cell)
+                except ValueError:
+                    if cell.lower() not in MISSING:
+                        raise UsageError(
+                            f"{self.label}: line {numbers[i]}, column {self.names[j]!r}: "
+                            f"{cell!r} is not a number"
+                        ) from None
+                    out[i, k] = np.nan
+        return out[:, 0], out[:, 1]
+
+    def where(self, row: int) -> str:
+        """The file line of data row ``row`` (in the block being read)."""
+        return f"line {self.line_of[row - self.block_start]}"
 
 
 def _npy_blocks(path: str, source: Any, ix: int, iy: int, size: int) -> Iterator[Chunk]:
