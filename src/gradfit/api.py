@@ -131,8 +131,8 @@ STREAM_GENERATED_MIN = 1 << 20
 
 def streamed_problem(config: FitConfig, be: Backend) -> Any:
     """A :class:`gradfit.stream.ChunkedProblem` when the run will be ``gram`` and its data
-    need never be held: a ``.npy``/Parquet file, or a generated target (on NumPy float64,
-    where the chunks are the very numbers the backend would make, or above
+    need never be held: a ``.npy``, Parquet or CSV/TSV file, or a generated target (on NumPy
+    float64, where the chunks are the very numbers the backend would make, or above
     ``STREAM_GENERATED_MIN`` points). None: build the problem in memory."""
     from . import stream
 
@@ -263,7 +263,7 @@ def _fit(
         coef=coef if domain is None else domain.to_x(coef),
         loss_history=outcome.history,
         final_loss=outcome.final_loss,
-        n_points=len(problem),
+        n_points=len(problem) if stats is None else stats.n,  # a stream: the rows used
         problem=problem.name,
         device=be.device,
         dtype=be.dtype,

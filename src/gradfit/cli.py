@@ -607,7 +607,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     if text:
         if result.lr_auto is not None:
             out.write(f"lr auto: {result.lr_auto['lr']:.6g} ({result.lr_auto['rule']})\n")
-        if result.method_auto is not None and result.method != "manual":
+        if result.method_auto is not None and result.method != "manual" and not args.quiet:
             out.write(f"method auto: {result.method} ({result.method_auto})\n")
         out.write(result_line(result.formula()) + "\n")
         if result.formula() != result.monomial_formula() and result.model.kind != "dynamic":
