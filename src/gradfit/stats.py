@@ -89,19 +89,21 @@ def accumulate(chunks: Iterable[Chunk], basis: str, degree: int, window: Any = N
     ``t = off + scl * x`` in [-1, 1] first, so the statistics are those of the scaled fit.
 
     Each chunk is processed in blocks of ``BLOCK`` rows whose basis values stay in cache, in
-    reused buffers (no allocation per block), and every entry is a dot product of two rows
-    (BLAS ``ddot``; a small ``X^T X`` matrix product is several times slower in OpenBLAS). In
-    the monomial basis ``G[j, k] = sum x^(j+k)`` depends on ``j + k`` only, so 2d + 1 sums
-    give all of ``G``.
+    reused buffers (no allocation per block), with matrix-vector products (BLAS ``dgemv``; a
+    small ``X^T X`` matrix product is several times slower in OpenBLAS). In the monomial basis
+    ``G[j, k] = sum x^(j+k)`` depends on ``j + k`` only: two products per block,
+    ``R @ 1`` and ``R @ x^d``, give all 2d + 1 sums.
     """
     d = degree + 1
     gram, xty, yty, n = np.zeros((d, d)), np.zeros(d), 0.0, 0
-    pairs = _pairs(basis, degree)
+    monomial = basis == "monomial"
+    # monomial: sums[0] = S_0..S_degree (R @ 1), sums[1] = S_degree..S_2degree (R @ x^degree),
+    # with S_p = sum x^p; other bases: row j of G is R @ R[j].
+    sums = np.zeros((2, d)) if monomial else np.zeros((d, d))
     rows = np.empty((d, BLOCK))  # B_0 = 1 .. B_degree of a block
     rows[0] = 1.0
     ybuf = np.empty(BLOCK)
     off, scl = window.mapping if window is not None else (0.0, 1.0)
-    sums = np.zeros(len(pairs))
     with np.errstate(over="ignore", invalid="ignore"):  # reported below, as one line
         for x, y in chunks:
             x = np.asarray(x, dtype=np.float64).reshape(-1)
@@ -118,16 +120,22 @@ def accumulate(chunks: Iterable[Chunk], basis: str, degree: int, window: Any = N
                         R[1] = xb
                     _recurrence(basis, R, degree)
                 yb[...] = y[start : start + BLOCK]
-                for i, (j, k) in enumerate(pairs):
-                    sums[i] += R[j] @ R[k]
+                if monomial:
+                    sums[0] += R @ R[0]
+                    sums[1] += R @ R[degree]
+                else:
+                    for j in range(d):
+                        sums[j] += R @ R[j]
                 xty += R @ yb
                 yty += float(yb @ yb)
             n += x.size
-    for (j, k), value in zip(pairs, sums, strict=True):
-        if basis == "monomial":  # one sum per power j + k
-            for a in range(max(0, j + k - degree), min(j + k, degree) + 1):
-                gram[a, j + k - a] = value
-        else:
+    for j in range(d):
+        for k in range(j, d):
+            if monomial:  # G[j, k] = S_(j + k)
+                p = j + k
+                value = sums[0][p] if p <= degree else sums[1][p - degree]
+            else:
+                value = sums[j][k]
             gram[j, k] = gram[k, j] = value
     if not (np.all(np.isfinite(gram)) and np.all(np.isfinite(xty)) and np.isfinite(yty)):
         raise UsageError(
@@ -135,14 +143,6 @@ def accumulate(chunks: Iterable[Chunk], basis: str, degree: int, window: Any = N
             "for float64): use --scale"
         )
     return GramStats(gram, xty, yty, n)
-
-
-def _pairs(basis: str, degree: int) -> list[tuple[int, int]]:
-    """The row pairs whose dot products make up ``G``: every ``j <= k``, or for the monomial
-    basis one pair per power ``p = j + k`` (0 .. 2 degree)."""
-    if basis == "monomial":
-        return [(p // 2, p - p // 2) for p in range(2 * degree + 1)]
-    return [(j, k) for j in range(degree + 1) for k in range(j, degree + 1)]
 
 
 def _recurrence(basis: str, R: np.ndarray, degree: int) -> None:
