@@ -9,6 +9,8 @@ from typing import Any
 import numpy as np
 from numpy.polynomial import Polynomial as NpPolynomial
 
+from .stats import VANDER
+
 
 @dataclass(frozen=True)
 class Optimum:
@@ -99,11 +101,7 @@ class Spectrum:
         return 1.0 / self.lambda_max, momentum
 
 
-_VANDER = {
-    "monomial": np.polynomial.polynomial.polyvander,
-    "legendre": np.polynomial.legendre.legvander,
-    "chebyshev": np.polynomial.chebyshev.chebvander,
-}
+_VANDER = VANDER
 
 
 def design_matrix(model: Any, x: Any) -> np.ndarray | None:
@@ -118,19 +116,25 @@ def hessian_spectrum(model: Any, x: Any, w: Any = None, chunk: int = 1 << 20) ->
     """The spectrum of the loss Hessian: exact ``2 X^T X`` for linear models (accumulated over
     chunks of rows: one pass, O(n^2) memory); for the others the Gauss-Newton matrix ``2 J^T J``
     at parameters ``w`` (the Hessian near a good fit)."""
-    from .errors import UsageError
-
     exact = getattr(model, "kind", None) == "poly"
     if exact:
         xs = _as_float64(x)
-        gram = np.zeros((model.n_params, model.n_params))
         with np.errstate(over="ignore", invalid="ignore"):  # reported below
+            gram = np.zeros((model.n_params, model.n_params))
             for start in range(0, xs.size, chunk):
-                block = _VANDER[model.basis](xs[start : start + chunk], model.degree)
-                gram += block.T @ block
+                V = VANDER[model.basis](xs[start : start + chunk], model.degree)
+                gram += V.T @ V
     else:
         J = jacobian(model, x, np.asarray(w, dtype=np.float64))
         gram = J.T @ J
+    return gram_spectrum(gram, exact)
+
+
+def gram_spectrum(gram: np.ndarray, exact: bool = True) -> Spectrum:
+    """The spectrum of the Hessian ``2 G`` of least squares with Gram matrix ``G = X^T X``
+    (``G = J^T J``, Gauss-Newton, when not ``exact``)."""
+    from .errors import UsageError
+
     if not np.all(np.isfinite(gram)):
         raise UsageError(
             "the loss's curvature overflows on this data (the powers of x are too large for "
@@ -228,7 +232,12 @@ class AutoLR:
 
 
 def auto_learning_rate(
-    model: Any, x: Any, w0: Any, optimizer: str, momentum: float | None = None
+    model: Any,
+    x: Any,
+    w0: Any,
+    optimizer: str,
+    momentum: float | None = None,
+    spectrum: Spectrum | None = None,
 ) -> AutoLR:
     """A learning rate from the loss curvature, for ``--lr auto``.
 
@@ -240,6 +249,7 @@ def auto_learning_rate(
       Gauss-Newton curvature at the start, with sgd at half the stable rate, ``1 / lambda_max``;
     - lbfgs: 1, torch.optim.LBFGS's own default.
     adam and rmsprop step in parameter units, not along the curvature: no rule, an error.
+    ``spectrum``: the Hessian's spectrum when already known (the gram method's statistics).
     """
     from .errors import UsageError
 
@@ -250,7 +260,7 @@ def auto_learning_rate(
             f"--lr auto is defined for sgd, momentum, nesterov and lbfgs; {optimizer} takes "
             "steps in parameter units, not along the curvature: give --lr (e.g. 1e-2)"
         )
-    spec = hessian_spectrum(model, x, w0)
+    spec = spectrum if spectrum is not None else hessian_spectrum(model, x, w0)
     where = "" if spec.exact else " of the curvature at the start"
     if optimizer == "sgd":
         if spec.exact and spec.lambda_min > 0:

@@ -15,7 +15,7 @@ from . import __version__
 from .backends import BACKENDS, DTYPES
 from .config import FitConfig
 from .errors import DivergenceError, GradfitError, UsageError
-from .methods import METHODS
+from .methods import CHOICES
 from .models import BASES, MODELS
 from .optim import OPTIMIZERS
 
@@ -38,6 +38,9 @@ examples:
   gradfit fit --target 'sin(x)' --noise 0.1 --seed 1     sin(x) plus reproducible noise
   gradfit fit --data points.csv --save model.json        your own data (x, y columns)
   gradfit fit --data log.parquet --x time --y temp --degree 2 --backend numpy
+  gradfit fit --backend numpy --points 100000000 --method gram     10^8 points, in chunks
+  gradfit fit --data big.npy --backend numpy       streamed from disk (memory-mapped)
+  gradfit fit --backend numpy --batch-size 100 --shuffle --seed 1  mini-batch SGD
 
 formulas (--target): x, numbers, pi, e, tau, + - * / **, and the functions
   sin cos tan asin acos atan sinh cosh tanh exp expm1 log log1p log2 log10 sqrt
@@ -134,6 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_run_options(fit)
     _add_data_options(fit, save=True)
+    _add_scale_options(fit)
     _add_output_options(fit, "the run", quiet=True, plot=True)
     fit.set_defaults(handler=_cmd_fit)
 
@@ -401,6 +405,32 @@ def _check_outputs(args: argparse.Namespace) -> None:
             _check_writable(dest)
 
 
+def _add_scale_options(p: argparse.ArgumentParser) -> None:
+    """Speed and scale: streaming chunks and mini-batches (see docs/performance.md)."""
+    g = p.add_argument_group("speed and scale")
+    g.add_argument(
+        "--chunk-size",
+        type=int,
+        metavar="ROWS",
+        help="rows per chunk when the data is streamed (gram: generated targets, .npy, "
+        "Parquet and CSV/TSV files); peak memory grows with it, not with N (default: 65536)",
+    )
+    g.add_argument(
+        "--batch-size",
+        type=int,
+        metavar="B",
+        help="mini-batch SGD: each step uses B points (manual/autograd/nn/module); a "
+        "different algorithm with its own trajectory; B = N is full batch (default: all)",
+    )
+    g.add_argument(
+        "--shuffle",
+        action="store_true",
+        default=None,
+        help="with --batch-size: a fresh random order of the points every epoch, from --seed "
+        "(default: consecutive batches in data order)",
+    )
+
+
 def _add_run_options(p: argparse.ArgumentParser, with_method: bool = True) -> None:
     """The options that define a run (shared by fit and compare). Defaults are None so that
     only options the user gave override a preset; the real defaults live in FitConfig."""
@@ -455,7 +485,8 @@ def _add_run_options(p: argparse.ArgumentParser, with_method: bool = True) -> No
         g.add_argument(
             "--method",
             metavar="NAME",
-            help=f"how the gradient is computed: {' | '.join(METHODS)} (default: manual)",
+            help=f"how the gradient is computed: {' | '.join(CHOICES)} (default: auto = gram "
+            "for float64 polynomial fits of >= 10^4 points, else manual)",
         )
         g.add_argument(
             "--optimizer", metavar="NAME", help=f"{' | '.join(OPTIMIZERS)} (default: sgd)"
@@ -533,6 +564,9 @@ def config_from_args(args: argparse.Namespace) -> FitConfig:
         "seed",
         "init",
         "guard",
+        "chunk_size",
+        "batch_size",
+        "shuffle",
     )
     options = {name: getattr(args, name, None) for name in names}
     options["x_range"] = tuple(args.x_range) if args.x_range else None
@@ -580,6 +614,8 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     if text:
         if result.lr_auto is not None:
             out.write(f"lr auto: {result.lr_auto['lr']:.6g} ({result.lr_auto['rule']})\n")
+        if result.method_auto is not None and result.method != "manual" and not args.quiet:
+            out.write(f"method auto: {result.method} ({result.method_auto})\n")
         out.write(result_line(result.formula()) + "\n")
         if result.formula() != result.monomial_formula() and result.model.kind != "dynamic":
             out.write(f"In powers of x: {result.monomial_formula()}\n")

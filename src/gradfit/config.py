@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from .errors import UsageError
-from .methods import METHODS, TORCH_ONLY
+from .methods import CHOICES, TORCH_ONLY
 from .models import make_model
 from .optim import OptimizerSpec, check_lr
 from .problem import check_points, check_range
@@ -31,7 +31,7 @@ class FitConfig:
     model: str = "poly"
     degree: int = 3  # poly only
     basis: str = "monomial"  # poly only
-    method: str = "manual"
+    method: str = "auto"  # auto: gram where it gives manual's iterates faster, else manual
     optimizer: str = "sgd"
     # None: "auto" for --data/--scale runs, else the model's default (1e-6, the article's)
     lr: float | str | None = None
@@ -54,6 +54,10 @@ class FitConfig:
     y_column: str | int | None = None
     drop_nonfinite: bool = False  # leave out rows of `data` with NaN/inf instead of refusing it
     scale: bool | None = None  # fit on x mapped to [-1, 1]; None: yes for `data`, no otherwise
+    # Speed and scale (see docs/performance.md).
+    chunk_size: int = 1 << 16  # rows per chunk when a pass streams the data (gram, big files)
+    batch_size: int | None = None  # mini-batch SGD for per-point methods; None: full batch
+    shuffle: bool = False  # with batch_size: a fresh permutation every epoch (from the seed)
 
     def validated(self) -> FitConfig:
         """Check every field; raise :class:`UsageError` (one line) on the first bad one."""
@@ -63,8 +67,8 @@ class FitConfig:
             return replace(self, lr="auto").validated()
         degree = _positive_int(self.degree, "--degree", allow_zero=True)
         model = make_model(self.model, degree, self.basis)
-        if self.method not in METHODS:
-            raise UsageError(f"unknown method {self.method!r}; choose one of: {', '.join(METHODS)}")
+        if self.method not in CHOICES:
+            raise UsageError(f"unknown method {self.method!r}; choose one of: {', '.join(CHOICES)}")
         if self.method in TORCH_ONLY and self.backend == "numpy":
             raise UsageError(
                 f"the {self.method} method needs the torch backend; use --backend torch"
@@ -76,6 +80,7 @@ class FitConfig:
                 "the lbfgs optimizer is not available on the numpy backend "
                 "(it is torch.optim.LBFGS); use --backend torch"
             )
+        scale_options = _scale_options(self, model, spec.name)
         init = None
         if self.init is not None:
             try:
@@ -108,6 +113,7 @@ class FitConfig:
             points=points,
             x_range=check_range(self.x_range),
             **data_options,
+            **scale_options,
         )
 
     def optimizer_spec(self, model: Any = None) -> OptimizerSpec:
@@ -175,6 +181,38 @@ def _data_options(config: FitConfig) -> dict[str, Any]:
         raise UsageError("--points and --range shape a generated target; --data gives its own x")
     out.update(data=os.fspath(config.data), target=None)
     return out
+
+
+def _scale_options(config: FitConfig, model: Any, optimizer: str) -> dict[str, Any]:
+    """Check --method gram, --chunk-size, --batch-size and --shuffle together."""
+    chunk = _positive_int(config.chunk_size, "--chunk-size")
+    batch = config.batch_size
+    if batch is not None:
+        batch = _positive_int(batch, "--batch-size")
+        if config.method == "gram":
+            raise UsageError(
+                "--batch-size gives mini-batch SGD for per-point methods; the gram method is "
+                "full batch by construction: use --method manual (or autograd, nn, module)"
+            )
+        if optimizer == "lbfgs":
+            raise UsageError(
+                "--batch-size does not apply to lbfgs (a full-batch quasi-Newton method with "
+                "line searches); use sgd, momentum, nesterov, rmsprop or adam"
+            )
+    if config.shuffle and batch is None:
+        raise UsageError("--shuffle reorders mini-batches; give --batch-size B with it")
+    if config.method == "gram":
+        if model.kind != "poly":
+            raise UsageError(
+                f"the gram method needs a model linear in its parameters (poly), not "
+                f"{model.kind}; use --method manual"
+            )
+        if optimizer == "lbfgs":
+            raise UsageError(
+                "the gram method runs gradfit's own optimizers (sgd, momentum, nesterov, "
+                "rmsprop, adam); for lbfgs use --method manual --backend torch"
+            )
+    return {"chunk_size": chunk, "batch_size": batch, "shuffle": bool(config.shuffle)}
 
 
 def _count(model: Any) -> str:

@@ -281,6 +281,8 @@ def _method_text(config: FitConfig, spec: Any) -> str:
         "autograd": "torch autograd (loss.backward()), which computes the same gradient",
         "nn": "torch.nn (nn.Linear + nn.MSELoss(reduction='sum')) and autograd",
         "module": "a custom nn.Module and autograd",
+        "gram": "2 (G w - b) with G = X^T X, b = X^T y summed in one pass over the data",
+        "auto": "the hand-derived gradient above, or the same from X^T X, X^T y (--method auto)",
     }[config.method]
     update = {
         "sgd": "w <- w - lr * grad",

@@ -47,7 +47,9 @@ class PlotData:
 
 def fit_plot_data(result: Any, x: Any = None, y: Any = None) -> PlotData:
     """What ``gradfit fit --plot`` draws for ``result`` (default: its own data)."""
-    if x is None:
+    if x is None and hasattr(result.dataset, "sample"):  # streamed data: a sample, one pass
+        x, y = result.dataset.sample(MAX_POINTS)
+    elif x is None:
         x, y = result.dataset.x, result.dataset.y
     xs, ys = _thin(_as_float64(x), _as_float64(y))
     grid = np.linspace(float(xs.min()), float(xs.max()), 400)

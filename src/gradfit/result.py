@@ -51,6 +51,7 @@ class FitResult:
     scaled_init_coef: np.ndarray | None = None
     data: dict[str, Any] | None = None  # the file and columns fitted, when read from a file
     dataset: Any = field(default=None, repr=False)  # the Problem fitted (for plots; not saved)
+    method_auto: str | None = None  # --method auto: why it chose `method`
 
     def predict(self, x: Any) -> np.ndarray:
         """The fitted model at ``x`` (float64 NumPy); in the scaled variable when scaled."""
@@ -102,6 +103,7 @@ class FitResult:
                 "param_names": list(self.model.param_names),
             },
             "method": self.method,
+            "method_auto": self.method_auto,
             "optimizer": self.optimizer,
             "device": self.device,
             "dtype": self.dtype,

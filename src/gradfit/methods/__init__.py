@@ -12,7 +12,11 @@ manual    the model's hand-derived gradient (the article)               gradfit.
 autograd  ``loss.backward()`` on a leaf tensor of parameters             torch.optim
 nn        ``torch.nn.Linear`` + ``nn.MSELoss(reduction='sum')``          torch.optim
 module    a custom ``nn.Module`` with one ``nn.Parameter`` per weight    torch.optim
+gram      ``2 (G w - b)`` from ``G = X^T X``, ``b = X^T y`` (one pass)   gradfit.optim
 ========  ============================================================  ==================
+
+``auto`` (the default) picks ``gram`` when it gives the same iterates as ``manual`` and is
+worth it - see :func:`resolve_method` - and ``manual`` otherwise.
 """
 
 from __future__ import annotations
@@ -26,14 +30,20 @@ from ..errors import UsageError
 from ..optim import OptimizerSpec
 from ..problem import Problem
 
-METHODS = ("manual", "autograd", "nn", "module")
+METHODS = ("manual", "autograd", "nn", "module", "gram")
+CHOICES = (*METHODS, "auto")  # what --method accepts
 TORCH_ONLY = ("autograd", "nn", "module")
 DESCRIPTIONS = {
     "manual": "hand-derived gradient, hand-written update (the article); numpy or torch",
     "autograd": "loss.backward() computes the gradient; torch.optim updates (torch)",
     "nn": "torch.nn.Linear layer + nn.MSELoss(reduction='sum') + torch.optim (torch)",
     "module": "a custom torch.nn.Module with one nn.Parameter per weight + torch.optim (torch)",
+    "gram": "exact full-batch gradient 2 (G w - b) from X^T X, X^T y: one pass over the data, "
+    "then O(d^2) a step; same iterates as manual (poly; numpy or torch)",
 }
+# `--method auto` keeps the article's per-point loop below this many points: there it costs
+# milliseconds, and the printed numbers stay the article's bit for bit.
+AUTO_GRAM_MIN_POINTS = 10_000
 
 
 class Method(Protocol):
@@ -52,6 +62,41 @@ class Method(Protocol):
     def restore(self, snap: Any) -> None: ...
 
 
+def resolve_method(
+    name: str,
+    model: Any,
+    n_points: int,
+    dtype: str,
+    optimizer: str,
+    batch_size: int | None = None,
+) -> tuple[str, str | None]:
+    """The method that runs for ``--method name`` and, for ``auto``, why.
+
+    ``auto`` is ``gram`` when all hold: the model is linear in its parameters (poly), the run is
+    float64 (so gram's iterates equal manual's to rounding), the optimizer is one of gradfit's
+    (not lbfgs), full batches (no ``--batch-size``), and at least ``AUTO_GRAM_MIN_POINTS``
+    points (the article's 2000-point run keeps its own arithmetic). Otherwise ``manual``.
+    """
+    if name != "auto":
+        return name, None
+    why_not = (
+        "the model is not linear in its parameters"
+        if getattr(model, "kind", None) != "poly"
+        else "float32 runs keep the per-point loop"
+        if dtype != "float64"
+        else "lbfgs is torch.optim's"
+        if optimizer == "lbfgs"
+        else "mini-batches need the per-point loop"
+        if batch_size is not None
+        else f"fewer than {AUTO_GRAM_MIN_POINTS} points"
+        if n_points < AUTO_GRAM_MIN_POINTS
+        else None
+    )
+    if why_not is None:
+        return "gram", "poly model, float64, full batch: same iterates as manual, one data pass"
+    return "manual", why_not
+
+
 def make_method(
     name: str,
     model: Any,
@@ -60,12 +105,28 @@ def make_method(
     spec: OptimizerSpec,
     init: np.ndarray,
     seed: int = 0,
+    stats: Any = None,
 ) -> Method:
-    """Build the method called ``name``, starting from parameters ``init`` (float64)."""
+    """Build the method called ``name``, starting from parameters ``init`` (float64).
+
+    ``stats`` (gram only): precomputed :class:`gradfit.stats.GramStats`; else one pass over
+    ``problem``."""
     if name not in METHODS:
         raise UsageError(f"unknown method {name!r}; choose one of: {', '.join(METHODS)}")
     if name in TORCH_ONLY and backend.name != "torch":
         raise UsageError(f"the {name} method needs the torch backend; use --backend torch")
+    if name == "gram":
+        from ..stats import statistics
+        from .gram import GramMethod
+
+        if getattr(model, "kind", None) != "poly":
+            raise UsageError(
+                f"the gram method needs a model linear in its parameters (poly), not {model.kind}; "
+                "use --method manual"
+            )
+        if stats is None:
+            stats = statistics(model, problem.x, problem.y)
+        return GramMethod(stats, backend, spec, init)
     if name == "manual":
         from .manual import ManualMethod
 

@@ -68,6 +68,14 @@ class AutogradMethod:
         if rng is not None:
             self.cache.rng.setstate(rng)
 
+    def select(self, rows: Any) -> None:
+        """Use only data rows ``rows`` (None: all) for the next steps (mini-batches)."""
+        if not hasattr(self, "_all"):
+            self._all = (self.cache.feats, self.y)
+        feats, y = self._all
+        self.cache.feats = feats if rows is None else [f[rows] for f in feats]
+        self.y = y if rows is None else y[rows]
+
     def loss(self) -> Any:
         import torch
 

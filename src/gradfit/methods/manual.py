@@ -93,6 +93,15 @@ class ManualMethod:
         if rng is not None:
             self.cache.rng.setstate(rng)
 
+    def select(self, rows: Any) -> None:
+        """Use only data rows ``rows`` (a slice or index array; None: all) for the next steps:
+        the mini-batches of :mod:`gradfit.methods.batch`."""
+        if not hasattr(self, "_all"):
+            self._all = (self.cache.feats, self.y)
+        feats, y = self._all
+        self.cache.feats = feats if rows is None else [f[rows] for f in feats]
+        self.y = y if rows is None else y[rows]
+
     def loss(self) -> Any:
         with evaluation(self.cache):
             residual = self.model.forward(self.w, self.cache) - self.y

@@ -120,6 +120,17 @@ class NNMethod:
         if rng is not None:
             self._rng.setstate(rng)
 
+    def select(self, rows: Any) -> None:
+        """Use only data rows ``rows`` (None: all) for the next steps (mini-batches)."""
+        if not hasattr(self, "_all"):
+            features = getattr(self.module, "features", None)
+            self._all = (self._cache.feats, self.y, features)
+        feats, y, features = self._all
+        self._cache.feats = feats if rows is None else [f[rows] for f in feats]
+        self.y = y if rows is None else y[rows]
+        if features is not None:
+            self.module.features = features if rows is None else features[rows]
+
     def loss(self) -> Any:
         with torch.no_grad(), evaluation(self._cache):
             return self.loss_fn(self.module(), self.y)

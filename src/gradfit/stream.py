@@ -1,0 +1,399 @@
+"""Problems too big to hold: x and y produced a chunk of rows at a time.
+
+A :class:`ChunkedProblem` never holds more than one chunk of its data. The gram method
+(:mod:`gradfit.methods.gram`) needs exactly one pass over it (two for a file fitted with
+scaling: one more over x for its range), so a fit's peak memory is bounded by the chunk size,
+not by N. Sources:
+
+- a generated target (``--points`` evenly spaced x, ``y = target(x)``, optional noise): the
+  chunks are the same numbers ``numpy.linspace`` and the target would give all at once;
+- a ``.npy`` file: one block of rows at a time, read into a reused buffer;
+- a Parquet file, one batch of rows at a time;
+- a CSV/TSV/text table, one block of lines at a time (the header and delimiter as
+  :mod:`gradfit.loaders` decides them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import UsageError
+from .loaders import Source
+from .stats import Chunk
+
+STREAMABLE_SUFFIXES = (".npy", ".parquet", ".pq", ".csv", ".tsv", ".txt", ".dat")
+TEXT_SUFFIXES = (".csv", ".tsv", ".txt", ".dat")
+
+
+@dataclass
+class ChunkedProblem:
+    """``n`` rows of (x, y) read by ``reader(size)`` in chunks of at most ``size`` rows
+    (float64 NumPy arrays), a name, and where the data came from."""
+
+    n: int
+    name: str
+    reader: Callable[[int], Iterator[Chunk]]
+    bounds: tuple[float, float] | None = None  # x's min and max when known without a pass
+    source: dict[str, Any] | None = None
+    dropped: int = field(default=0)  # rows left out (non-finite) during the last pass
+
+    def __len__(self) -> int:
+        return self.n
+
+    def chunks(self, size: int) -> Iterator[Chunk]:
+        """The rows in order, ``size`` at a time. A chunk may live in a buffer that the next
+        one reuses: copy it to keep it."""
+        return self.reader(size)
+
+    def sample(self, points: int, size: int = 1 << 16) -> tuple[np.ndarray, np.ndarray]:
+        """About ``points`` rows spread evenly over the data (one pass), for plots."""
+        stride = max(1, self.n // max(points, 1))
+        xs, ys, pos = [], [], 0
+        for x, y in self.chunks(size):
+            first = (-pos) % stride
+            xs.append(np.array(x[first::stride], dtype=np.float64))
+            ys.append(np.array(y[first::stride], dtype=np.float64))
+            pos += x.size
+        return np.concatenate(xs), np.concatenate(ys)
+
+    def x_bounds(self, size: int) -> tuple[float, float]:
+        """x's min and max (one pass over x, unless known)."""
+        if self.bounds is None:
+            lo, hi = np.inf, -np.inf
+            for x, _ in self.chunks(size):
+                if x.size:
+                    lo, hi = min(lo, float(x.min())), max(hi, float(x.max()))
+            self.bounds = (lo, hi)
+        return self.bounds
+
+
+def linspace_chunk(lo: float, hi: float, n: int, start: int, stop: int) -> np.ndarray:
+    """``numpy.linspace(lo, hi, n)[start:stop]`` without building the rest: numpy computes
+    ``i * step + lo`` and sets the last point to ``hi`` exactly; so does this, bit for bit."""
+    i = np.arange(start, stop, dtype=np.float64)
+    if n == 1:
+        return i * 0.0 + lo
+    step = (hi - lo) / (n - 1)
+    x = i * step + lo
+    if stop == n and stop > start:
+        x[-1] = hi
+    return x
+
+
+def generated(
+    target: str,
+    points: int,
+    x_range: tuple[float, float],
+    noise: float = 0.0,
+    seed: int = 0,
+    dtype: str = "float64",
+) -> ChunkedProblem:
+    """A generated problem (built-in target or formula) produced chunk by chunk in NumPy.
+
+    x is ``numpy.linspace`` in float64, cast to ``dtype``; the target is evaluated in that
+    dtype; the noise is drawn as :func:`gradfit.problem.add_noise` draws it (the same stream,
+    consumed chunk by chunk)."""
+    from .backends import resolve_backend
+    from .problem import TARGETS
+
+    be = resolve_backend("numpy", "cpu", dtype)
+    if target in TARGETS:
+        formula, func = TARGETS[target]
+    else:
+        from .expr import parse_expression
+
+        expression = parse_expression(target)
+        formula, func = expression.text, expression
+    lo, hi = x_range
+
+    def read(size: int) -> Iterator[Chunk]:
+        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(1,)))
+        for start in range(0, points, size):
+            stop = min(start + size, points)
+            x = be.asarray(linspace_chunk(lo, hi, points, start, stop))
+            with np.errstate(all="ignore"):
+                y = func(np, x)
+            if not (_finite_sum(y) or np.all(np.isfinite(y))):
+                raise UsageError(
+                    f"--target {formula!r} is not finite at some points of --range "
+                    f"[{lo:g}, {hi:g}]; choose a range where it is defined"
+                )
+            if noise:
+                y = y + be.asarray(noise * rng.standard_normal(stop - start))
+            yield x.astype(np.float64), np.asarray(y, dtype=np.float64)
+
+    return ChunkedProblem(points, formula, read, bounds=(lo, hi))
+
+
+def open_file(
+    path: str, x: Any = None, y: Any = None, drop_nonfinite: bool = False
+) -> ChunkedProblem:
+    """A .npy, Parquet or CSV/TSV/text file as a chunked problem (a block of rows at a time).
+
+    Columns are chosen as :func:`gradfit.loaders.load_data` chooses them. Non-finite rows are
+    refused (or left out with ``drop_nonfinite``) chunk by chunk."""
+    from .loaders import _choose_xy, open_source
+
+    suffix = Path(path).suffix.lower()
+    source = _TextHeader(path) if suffix in TEXT_SUFFIXES else open_source(path)
+    ix, iy = _choose_xy(source, x, y)
+    x_name, y_name = source.names[ix], source.names[iy]
+    if suffix == ".npy":
+        cx = source.raw_column(ix)  # a memory-mapped view: checks the column, gives N
+        source.raw_column(iy)
+        n = int(cx.shape[0])
+
+        def blocks(size: int) -> Iterator[Chunk]:
+            return _npy_blocks(path, source, ix, iy, size)
+
+    elif suffix in TEXT_SUFFIXES:
+        n = source.count_rows()
+
+        def blocks(size: int) -> Iterator[Chunk]:
+            return source.blocks(ix, iy, size)
+
+    else:
+        pf = source._file  # pyarrow.parquet.ParquetFile: read a batch of rows at a time
+        n = int(pf.metadata.num_rows)
+        names = list(dict.fromkeys([x_name, y_name]))
+
+        def blocks(size: int) -> Iterator[Chunk]:
+            for batch in pf.iter_batches(batch_size=size, columns=names):
+                bx = _parquet_floats(batch.column(x_name), source.label, x_name)
+                by = _parquet_floats(batch.column(y_name), source.label, y_name)
+                yield bx, by
+
+    if n == 0:
+        raise UsageError(f"{source.label} has no data rows")
+    problem = ChunkedProblem(n, f"{Path(path).name} ({y_name} vs {x_name})", lambda s: iter(()))
+    info = {"path": str(path), "x": x_name, "y": y_name, "rows": n, "streamed": True}
+
+    def read(size: int) -> Iterator[Chunk]:
+        row, dropped = 0, 0
+        for bx, by in blocks(size):
+            bx = np.asarray(bx, dtype=np.float64)
+            by = np.asarray(by, dtype=np.float64)
+            # A NaN or inf makes a sum non-finite: two cheap sums, a closer look only then.
+            ok = True if _finite_sum(bx, by) else np.isfinite(bx) & np.isfinite(by)
+            if ok is not True and not ok.all():
+                if not drop_nonfinite:
+                    raise UsageError(
+                        f"{source.label}: NaN, missing or infinite values, first at "
+                        f"{source.where(row + int(np.argmin(ok)))}; fix the file or pass "
+                        "--drop-nonfinite to leave those rows out"
+                    )
+                dropped += int(ok.size - ok.sum())
+                bx, by = bx[ok], by[ok]
+            row += bx.size if ok is True else ok.size
+            yield bx, by
+        problem.dropped = dropped
+        info.update(dropped=dropped, used=n - dropped)
+
+    problem.reader = read
+    problem.source = info
+    return problem
+
+
+class _TextHeader(Source):
+    """A CSV/TSV/text table read a block of lines at a time: the header and delimiter from its
+    first line (as :mod:`gradfit.loaders` decides them), then ``blocks`` of parsed rows."""
+
+    def __init__(self, path: str) -> None:
+        from .loaders import _is_number, _sniff
+
+        self.path, self.label = path, str(path)
+        p = Path(path)
+        if not p.exists():
+            raise UsageError(f"{path}: no such file")
+        if p.is_dir():
+            raise UsageError(f"{path} is a directory, not a data file")
+        if p.stat().st_size == 0:
+            raise UsageError(f"{path} is empty")
+        first = None
+        self.skip = 0  # lines before the first data row (blank, comments, header)
+        try:
+            with open(path, encoding="utf-8-sig") as f:
+                for line in f:
+                    self.skip += 1
+                    if line.strip() and not line.lstrip().startswith("#"):
+                        first = line
+                        break
+        except UnicodeDecodeError:
+            raise UsageError(
+                f"{self.label} is not a UTF-8 text table (is it a binary file with the wrong "
+                "extension?)"
+            ) from None
+        if first is None:
+            raise UsageError(f"{self.label} is empty (no data, only blank or # comment lines)")
+        self.delimiter = _sniff(first, p.suffix.lower())
+        cells = self._split([first])[0]
+        self.width = len(cells)
+        self.header = not any(_is_number(cell) for cell in cells)
+        if self.header:
+            self.names = [cell or f"column {j}" for j, cell in enumerate(cells)]
+        else:
+            self.names = [str(j) for j in range(self.width)]
+            self.skip -= 1  # the first line is data
+        self.line_of: list[int] = []  # file line of each row of the current block
+        self.block_start = 0  # row index of the current block's first row
+
+    def count_rows(self) -> int:
+        """Data lines (non-blank, not comments), counted without parsing."""
+        n = 0
+        with open(self.path, "rb") as f:
+            for i, line in enumerate(f):
+                if i >= self.skip and line.strip() and not line.lstrip().startswith(b"#"):
+                    n += 1
+        if n == 0:
+            from .loaders import _list_names
+
+            raise UsageError(
+                f"{self.label} has a header ({_list_names(self.names)}) but no data rows"
+            )
+        return n
+
+    def _split(self, lines: list[str]) -> list[list[str]]:
+        import csv
+
+        if self.delimiter is None:
+            return [line.split() for line in lines]
+        reader = csv.reader(lines, delimiter=self.delimiter, skipinitialspace=True)
+        return [[cell.strip() for cell in row] for row in reader]
+
+    def blocks(self, ix: int, iy: int, size: int) -> Iterator[Chunk]:
+        lines: list[str] = []
+        numbers: list[int] = []
+        self.block_start = 0
+        with open(self.path, encoding="utf-8-sig", errors="replace") as f:
+            for lineno, line in enumerate(f, start=1):
+                if lineno <= self.skip or not line.strip() or line.lstrip().startswith("#"):
+                    continue
+                if "\x00" in line or "\ufffd" in line:
+                    raise UsageError(
+                        f"{self.label} is not a UTF-8 text table (line {lineno}: binary or "
+                        "non-UTF-8 bytes)"
+                    )
+                lines.append(line)
+                numbers.append(lineno)
+                if len(lines) == size:
+                    yield self._parse(lines, numbers, ix, iy)
+                    self.block_start += len(lines)
+                    lines, numbers = [], []
+        if lines:
+            yield self._parse(lines, numbers, ix, iy)
+
+    def _parse(self, lines: list[str], numbers: list[int], ix: int, iy: int) -> Chunk:
+        import warnings
+
+        from .loaders import MISSING
+
+        self.line_of = numbers
+        quote = {} if self.delimiter is None else {"quotechar": '"'}
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                m = np.loadtxt(lines, delimiter=self.delimiter, comments=None, ndmin=2, **quote)
+            if m.shape == (len(lines), self.width):
+                return m[:, ix], m[:, iy]
+        except ValueError:
+            pass
+        out = np.empty((len(lines), 2))
+        for i, row in enumerate(self._split(lines)):
+            if len(row) != self.width:
+                raise UsageError(
+                    f"{self.label}: line {numbers[i]} has {len(row)} field(s) but the "
+                    f"{'header' if self.header else 'first row'} has {self.width}; every row "
+                    "needs the same number of columns"
+                )
+            for k, j in enumerate((ix, iy)):
+                cell = row[j]
+                try:
+                    out[i, k] = float(cell)
+                except ValueError:
+                    if cell.lower() not in MISSING:
+                        raise UsageError(
+                            f"{self.label}: line {numbers[i]}, column {self.names[j]!r}: "
+                            f"{cell!r} is not a number"
+                        ) from None
+                    out[i, k] = np.nan
+        return out[:, 0], out[:, 1]
+
+    def where(self, row: int) -> str:
+        """The file line of data row ``row`` (in the block being read)."""
+        return f"line {self.line_of[row - self.block_start]}"
+
+
+def _npy_blocks(path: str, source: Any, ix: int, iy: int, size: int) -> Iterator[Chunk]:
+    """Columns ``ix`` and ``iy`` of a .npy table, ``size`` rows at a time, read with
+    ``readinto`` into one reused buffer.
+
+    Not through one memory map of the whole file: the pages of a map that have been read stay
+    in the process's resident set (RSS grows to the file's size); a read into a buffer leaves
+    them in the page cache only. Row-major tables (2-D C order, or structured) are read one
+    block of whole rows at a time; column-major ones one column range at a time."""
+    arr = np.load(path, mmap_mode="r")
+    n = int(arr.shape[0])
+    structured = arr.dtype.names is not None
+    row_major = structured or arr.flags["C_CONTIGUOUS"]
+    offset, itemsize = int(arr.offset), arr.dtype.itemsize
+    width = 1 if structured or arr.ndim == 1 else int(arr.shape[1])
+    names = arr.dtype.names
+
+    def column(block: np.ndarray, j: int) -> np.ndarray:
+        if structured:
+            return block[names[j]]
+        return block if block.ndim == 1 else block[:, j]
+
+    with open(path, "rb") as f:
+        if row_major:
+            row_bytes = itemsize * width
+            buf = bytearray(row_bytes * min(size, n))
+            for start in range(0, n, size):
+                m = min(size, n - start)
+                f.seek(offset + start * row_bytes)
+                view = memoryview(buf)[: m * row_bytes]
+                f.readinto(view)
+                block = np.frombuffer(view, dtype=arr.dtype)
+                if not structured and arr.ndim == 2:
+                    block = block.reshape(m, width)
+                yield column(block, ix), column(block, iy)
+        else:  # Fortran order: column j is rows [j n, (j + 1) n) of the file
+            bufs = [bytearray(itemsize * min(size, n)) for _ in range(2)]
+            for start in range(0, n, size):
+                m = min(size, n - start)
+                out = []
+                for j, buf in zip((ix, iy), bufs, strict=True):
+                    f.seek(offset + (j * n + start) * itemsize)
+                    view = memoryview(buf)[: m * itemsize]
+                    f.readinto(view)
+                    out.append(np.frombuffer(view, dtype=arr.dtype))
+                yield out[0], out[1]
+
+
+def _finite_sum(*arrays: np.ndarray) -> bool:
+    """True when every array's sum is finite - then no value is NaN or infinite (a False may
+    also be a sum that overflowed: look closer)."""
+    with np.errstate(all="ignore"):
+        return all(np.isfinite(a.sum()) for a in arrays)
+
+
+def can_stream(path: str) -> bool:
+    return Path(path).suffix.lower() in STREAMABLE_SUFFIXES
+
+
+def _parquet_floats(column: Any, label: str, name: str) -> np.ndarray:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        values = pc.cast(column, pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        raise UsageError(
+            f"{label}: column {name!r} holds {column.type} values, not numbers"
+        ) from None
+    return values.to_numpy(zero_copy_only=False)
