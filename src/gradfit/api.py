@@ -6,9 +6,12 @@ to the one training loop in :mod:`gradfit.train`.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import secrets
+import signal
 import sys
+import threading
 import time
 from dataclasses import replace
 from typing import Any
@@ -18,14 +21,21 @@ import numpy as np
 from .analysis import auto_learning_rate, closed_form, hessian_spectrum
 from .backends import Backend, resolve_backend, versions
 from .config import FitConfig
-from .errors import DivergenceError
+from .errors import DivergenceError, FitInterrupted
 from .loaders import check_fittable, load_data
 from .methods import make_method
 from .models import make_model
 from .problem import Problem, add_noise, as_problem, make_problem
 from .result import FitResult
 from .scaling import Domain, as_float64
-from .train import DIVERGENCE_FACTOR, LogCallback, StepCallback, train
+from .train import (
+    DIVERGENCE_FACTOR,
+    LogCallback,
+    StepCallback,
+    TrainInterrupted,
+    TrainOutcome,
+    train,
+)
 
 
 def fit(
@@ -115,6 +125,14 @@ def run(
     progress bars).
     """
     config = config.validated()
+    if config.resume is not None and config.seed is None:  # the noise needs the run's seed
+        from .checkpoint import load_checkpoint
+
+        config = replace(config, seed=load_checkpoint(config.resume).seed)
+    if config.distributed:  # one rank of a torch.distributed run: see gradfit.distributed
+        from .distributed import run_distributed
+
+        return run_distributed(config, on_log, reference, on_step, step_stride)
     be = resolve_backend(config.backend, config.device, config.dtype)
     if config.seed is None:  # drawn here: the noise and the initial coefficients share it
         config = replace(config, seed=secrets.randbelow(2**32))
@@ -151,36 +169,91 @@ def _fit(
     reference: bool,
     on_step: StepCallback | None = None,
     step_stride: int = 0,
+    dist: Any = None,
 ) -> FitResult:
     start = time.perf_counter()
     seed = config.seed if config.seed is not None else secrets.randbelow(2**32)
     config = replace(config, seed=seed, dtype=be.dtype, device=be.device)
+    resume = _resume_point(config)
+    if resume is not None:
+        seed = resume.seed
+        config = replace(config, seed=seed)
     model = make_model(config.model, config.degree, config.basis)
     trained, domain = scaled_view(config, problem, be)
     init = initial_params(model, config.init, seed)
+    run_config = config  # as asked (lr may be "auto"): what a checkpoint records
     lr_auto = None
     if config.lr == "auto":
         lr_auto = auto_learning_rate(model, trained.x, init, config.optimizer, config.momentum)
         config = replace(config, lr=lr_auto.lr, momentum=lr_auto.momentum)
     spec = config.optimizer_spec(model)
+    if dist is not None:  # this rank's rows; the gradients are summed over all ranks
+        trained = dist.shard(trained)
     method = make_method(config.method, model, trained, be, spec, init, seed)
-    bound = _divergence_bound(method, trained, be) if config.guard else None
+    if dist is not None:
+        dist.attach(method)
+    if resume is not None:
+        method.restore(resume.state)
+        bound = resume.bound if config.guard else None
+    else:
+        bound = _divergence_bound(method, trained, be, dist) if config.guard else None
+    writes = config.checkpoint is not None and (dist is None or dist.rank == 0)
+    checkpoint = _checkpoint_writer(run_config, method, be, seed, bound) if writes else None
+    stop = _StopOnInterrupt() if dist is None else None
     try:
-        outcome = train(
-            method,
-            be,
-            steps=config.steps,
-            log_every=config.log_every,
-            on_log=on_log,
-            on_step=on_step,
-            step_stride=step_stride,
-            bound=bound,
-        )
+        with stop or contextlib.nullcontext():
+            outcome = train(
+                method,
+                be,
+                steps=config.steps,
+                log_every=config.log_every,
+                on_log=on_log,
+                on_step=on_step,
+                step_stride=step_stride,
+                bound=bound,
+                start=0 if resume is None else resume.step,
+                history=None if resume is None else resume.history,
+                checkpoint=checkpoint,
+                checkpoint_every=config.checkpoint_every or 0,
+                stop=stop,
+            )
     except DivergenceError as exc:
         advice = _divergence_advice(model, trained, init, spec)
         if domain is None and model.kind == "poly":
             advice += ", or --scale to fit on x mapped to [-1, 1]"
         raise exc.with_detail(advice) from None
+    except TrainInterrupted as exc:
+        if checkpoint is not None:
+            checkpoint(exc.step, exc.history)
+        final = be.scalar(method.loss())
+        outcome = TrainOutcome(exc.history, final, exc.seconds)
+        partial = _result(
+            config, seed, model, method, spec, be, init, domain, problem, outcome, lr_auto,
+            reference, start,
+        )  # fmt: skip
+        raise FitInterrupted(partial, exc.step, config.checkpoint) from None
+    return _result(
+        config, seed, model, method, spec, be, init, domain, problem, outcome, lr_auto,
+        reference, start,
+    )  # fmt: skip
+
+
+def _result(
+    config: FitConfig,
+    seed: int,
+    model: Any,
+    method: Any,
+    spec: Any,
+    be: Backend,
+    init: np.ndarray,
+    domain: Domain | None,
+    problem: Problem,
+    outcome: TrainOutcome,
+    lr_auto: Any,
+    reference: bool,
+    start: float,
+) -> FitResult:
+    """The FitResult of a finished (or interrupted) loop."""
     params = method.params()
     # The start as the run saw it (rounded to its dtype).
     init_params = be.to_numpy(be.asarray(init)).astype(np.float64)
@@ -248,10 +321,14 @@ def _on_backend(problem: Problem, be: Backend, domain: Domain | None) -> Problem
     return replace(problem, x=be.asarray(x), y=be.asarray(problem.y))
 
 
-def _divergence_bound(method: Any, problem: Problem, be: Backend) -> float:
-    """DIVERGENCE_FACTOR x max(initial loss, sum(y^2)): two reads before the loop starts."""
+def _divergence_bound(method: Any, problem: Problem, be: Backend, dist: Any = None) -> float:
+    """DIVERGENCE_FACTOR x max(initial loss, sum(y^2)): two reads before the loop starts
+    (sums over every rank's rows in a distributed run)."""
     y = problem.y
-    scale = max(be.scalar(method.loss()), be.scalar(be.xp.sum(y * y)), 1e-300)
+    y2 = be.xp.sum(y * y)
+    if dist is not None:
+        y2 = dist.sum_scalar(y2)
+    scale = max(be.scalar(method.loss()), be.scalar(y2), 1e-300)
     return DIVERGENCE_FACTOR * scale if math.isfinite(scale) else math.inf
 
 
@@ -300,3 +377,67 @@ def _infer_backend(
         if dtype is None and x.dtype in (torch.float32, torch.float64):
             dtype = str(x.dtype).removeprefix("torch.")
     return backend, device or "cpu", dtype
+
+
+def _resume_point(config: FitConfig) -> Any:
+    """The checkpoint ``config.resume`` names, checked against this run's options (or None)."""
+    if config.resume is None:
+        return None
+    from .checkpoint import check_compatible, load_checkpoint
+
+    ckpt = load_checkpoint(config.resume)
+    now = replace(config, seed=ckpt.seed if config.seed is None else config.seed).to_dict()
+    check_compatible(ckpt, now, config.resume)
+    return ckpt
+
+
+def _checkpoint_writer(
+    config: FitConfig, method: Any, be: Backend, seed: int, bound: float | None
+) -> Any:
+    """``write(steps_done, history)``: the method's state into ``config.checkpoint``."""
+    from .checkpoint import Checkpoint, save_checkpoint
+
+    saved_config = config.to_dict()
+
+    def write(done: int, history: list[tuple[int, float]]) -> None:
+        ckpt = Checkpoint(
+            step=done,
+            state=method.snapshot(),
+            history=list(history),
+            config=saved_config,
+            seed=seed,
+            method=method.name,
+            backend=be.name,
+            dtype=be.dtype,
+            bound=bound,
+        )
+        save_checkpoint(config.checkpoint, ckpt)
+
+    return write
+
+
+class _StopOnInterrupt:
+    """Ctrl-C (SIGINT) during the loop: finish the current step, then stop (see
+    :class:`gradfit.train.TrainInterrupted`). A second Ctrl-C interrupts at once. Installed only
+    in the main thread (the only one Python delivers signals to)."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous: Any = None
+
+    def __call__(self) -> bool:
+        return self.requested
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def __enter__(self) -> _StopOnInterrupt:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)

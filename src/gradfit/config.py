@@ -54,6 +54,13 @@ class FitConfig:
     y_column: str | int | None = None
     drop_nonfinite: bool = False  # leave out rows of `data` with NaN/inf instead of refusing it
     scale: bool | None = None  # fit on x mapped to [-1, 1]; None: yes for `data`, no otherwise
+    # Long runs and several processes (see gradfit.checkpoint and gradfit.distributed).
+    checkpoint: str | None = None  # write the run's state to this file (atomically)
+    checkpoint_every: int | None = None  # ... every N steps (None: only at the end / Ctrl-C)
+    resume: str | None = None  # continue the run saved in this checkpoint
+    distributed: bool = False  # one rank of a torch.distributed run (launched by torchrun)
+    workers: int | None = None  # the CLI's --workers K: K local processes (the launcher's)
+    dist_timeout: float = 60.0  # seconds a rank waits for the others before the run fails
 
     def validated(self) -> FitConfig:
         """Check every field; raise :class:`UsageError` (one line) on the first bad one."""
@@ -108,6 +115,7 @@ class FitConfig:
             points=points,
             x_range=check_range(self.x_range),
             **data_options,
+            **_long_run_options(self),
         )
 
     def optimizer_spec(self, model: Any = None) -> OptimizerSpec:
@@ -174,6 +182,34 @@ def _data_options(config: FitConfig) -> dict[str, Any]:
     if config.points != FitConfig.points or tuple(config.x_range) != FitConfig.x_range:
         raise UsageError("--points and --range shape a generated target; --data gives its own x")
     out.update(data=os.fspath(config.data), target=None)
+    return out
+
+
+def _long_run_options(config: FitConfig) -> dict[str, Any]:
+    """Check the checkpoint, resume and distributed options; return their normalised values."""
+    out: dict[str, Any] = {}
+    for name in ("checkpoint", "resume"):
+        value = getattr(config, name)
+        if value is not None:
+            if not isinstance(value, (str, os.PathLike)) or not str(value):
+                raise UsageError(f"--{name} must be a file name, got {value!r}")
+            out[name] = os.fspath(value)
+    if config.checkpoint_every is not None:
+        out["checkpoint_every"] = _positive_int(config.checkpoint_every, "--checkpoint-every")
+        if config.checkpoint is None:
+            raise UsageError("--checkpoint-every N needs --checkpoint FILE to write to")
+    if config.workers is not None:
+        out["workers"] = _positive_int(config.workers, "--workers")
+    try:
+        timeout = float(config.dist_timeout)
+    except (TypeError, ValueError):
+        raise UsageError(
+            f"--timeout must be a number of seconds, got {config.dist_timeout!r}"
+        ) from None
+    if not (math.isfinite(timeout) and timeout > 0):
+        raise UsageError(f"--timeout must be a positive number of seconds, got {timeout!r}")
+    out["dist_timeout"] = timeout
+    out["distributed"] = bool(config.distributed)
     return out
 
 
