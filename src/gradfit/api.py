@@ -125,19 +125,25 @@ def run(
     progress bars).
     """
     config = config.validated()
-    if config.resume is not None and config.seed is None:  # the noise needs the run's seed
-        from .checkpoint import load_checkpoint
-
-        config = replace(config, seed=load_checkpoint(config.resume).seed)
     if config.distributed:  # one rank of a torch.distributed run: see gradfit.distributed
         from .distributed import run_distributed
 
         return run_distributed(config, on_log, reference, on_step, step_stride)
+    config = resume_seed(config)
     be = resolve_backend(config.backend, config.device, config.dtype)
     if config.seed is None:  # drawn here: the noise and the initial coefficients share it
         config = replace(config, seed=secrets.randbelow(2**32))
     problem = make_run_problem(config, be)
     return _fit(problem, be, config, on_log, reference, on_step, step_stride)
+
+
+def resume_seed(config: FitConfig) -> FitConfig:
+    """A --resume run without its own seed takes the checkpoint's (the noise depends on it)."""
+    if config.resume is None or config.seed is not None:
+        return config
+    from .checkpoint import load_checkpoint
+
+    return replace(config, seed=load_checkpoint(config.resume).seed)
 
 
 def make_run_problem(config: FitConfig, be: Backend) -> Problem:
@@ -191,7 +197,7 @@ def _fit(
         trained = dist.shard(trained)
     method = make_method(config.method, model, trained, be, spec, init, seed)
     if dist is not None:
-        dist.attach(method)
+        method = dist.attach(method)
     if resume is not None:
         method.restore(resume.state)
         bound = resume.bound if config.guard else None

@@ -51,6 +51,7 @@ class FitResult:
     scaled_init_coef: np.ndarray | None = None
     data: dict[str, Any] | None = None  # the file and columns fitted, when read from a file
     dataset: Any = field(default=None, repr=False)  # the Problem fitted (for plots; not saved)
+    distributed: dict[str, Any] | None = None  # world size, rank, backend of a distributed run
 
     def predict(self, x: Any) -> np.ndarray:
         """The fitted model at ``x`` (float64 NumPy); in the scaled variable when scaled."""
@@ -121,6 +122,8 @@ class FitResult:
             "scaling": None,
             "data": None if self.data is None else dict(self.data),
         }
+        if self.distributed is not None:
+            doc["distributed"] = dict(self.distributed)
         if self.domain is not None:
             doc["scaling"] = {
                 "domain": self.domain.as_list(),
