@@ -139,9 +139,10 @@ def run(
 
 def resume_seed(config: FitConfig) -> FitConfig:
     """A --resume run without its own seed takes the checkpoint's (the noise depends on it)."""
-    if config.resume is None or config.seed is not None:
+    from .checkpoint import load_checkpoint, resumes
+
+    if config.seed is not None or not resumes(config.resume, config.checkpoint):
         return config
-    from .checkpoint import load_checkpoint
 
     return replace(config, seed=load_checkpoint(config.resume).seed)
 
@@ -387,9 +388,10 @@ def _infer_backend(
 
 def _resume_point(config: FitConfig) -> Any:
     """The checkpoint ``config.resume`` names, checked against this run's options (or None)."""
-    if config.resume is None:
+    from .checkpoint import check_compatible, load_checkpoint, resumes
+
+    if not resumes(config.resume, config.checkpoint):
         return None
-    from .checkpoint import check_compatible, load_checkpoint
 
     ckpt = load_checkpoint(config.resume)
     now = replace(config, seed=ckpt.seed if config.seed is None else config.seed).to_dict()

@@ -218,3 +218,16 @@ def config_from_checkpoint(ckpt: Checkpoint) -> Any:
     values.update(seed=ckpt.seed, checkpoint=None, checkpoint_every=None, resume=None)
     values.update(distributed=False, workers=None)
     return FitConfig(**values)
+
+
+def resumes(resume: str | None, checkpoint: str | None) -> bool:
+    """Whether a run with these options continues from a checkpoint: ``--resume FILE`` does,
+    except that ``--checkpoint FILE --resume FILE`` (the same file) starts afresh while FILE
+    does not exist - so the same command serves a first start and every restart."""
+    if resume is None:
+        return False
+    return not (checkpoint is not None and _same(resume, checkpoint) and not Path(resume).exists())
+
+
+def _same(a: str, b: str) -> bool:
+    return os.path.abspath(a) == os.path.abspath(b)

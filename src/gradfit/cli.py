@@ -323,29 +323,30 @@ def _add_long_run_options(fit: argparse.ArgumentParser) -> None:
     )
 
 
-# Options a --resume run may give: everything else comes from the checkpoint.
-_RESUME_OPTIONS = frozenset({"steps", "log_every", "device", "guard"})
-
-
-def _resume_config(args: argparse.Namespace, options: dict[str, Any]) -> FitConfig:
-    """The config of a --resume run: the checkpoint's, with the options a resume may change."""
+def _resume_config(args: argparse.Namespace, options: dict[str, Any]) -> FitConfig | None:
+    """The config of a --resume run: the checkpoint's own options, overridden by those given on
+    the command line (gradfit.run refuses, by name, any that would change the run other than
+    --steps, --log-every, --device, --no-guard). So one command line serves the first start and
+    every restart. None: --resume FILE is also --checkpoint FILE and FILE does not exist yet
+    (a first start)."""
     from dataclasses import replace
 
-    from .checkpoint import config_from_checkpoint, load_checkpoint
+    from .checkpoint import config_from_checkpoint, load_checkpoint, resumes
 
-    given = [k for k, v in options.items() if v is not None and k not in _RESUME_OPTIONS]
-    given += [k for k in ("target", "data") if getattr(args, k, None) is not None]
     if getattr(args, "preset", None) is not None:
-        given.append("preset")
-    if given:
-        option = "--" + given[0].replace("_", "-").replace("x-range", "range")
         raise UsageError(
-            f"{option} cannot be combined with --resume: a resumed run keeps the options it was "
-            "started with (--steps, --log-every, --device and output options may be given)"
+            "--preset cannot be combined with --resume: the checkpoint has the options"
         )
+    if not resumes(args.resume, getattr(args, "checkpoint", None)):
+        return None
     config = config_from_checkpoint(load_checkpoint(args.resume))
-    changes = {k: options[k] for k in _RESUME_OPTIONS if options.get(k) is not None}
-    return replace(config, **changes, **_long_run_config(args)).validated()
+    given = {k: v for k, v in options.items() if v is not None}
+    data = {k: v for k, v in _data_config(args).items() if v not in (None, False, 0.0)}
+    if "target" in data:
+        data["data"] = None
+    elif "data" in data:
+        data["target"] = None
+    return replace(config, **given, **data, **_long_run_config(args)).validated()
 
 
 def _long_run_config(args: argparse.Namespace) -> dict[str, Any]:
@@ -623,7 +624,9 @@ def config_from_args(args: argparse.Namespace) -> FitConfig:
     options["x_range"] = tuple(args.x_range) if args.x_range else None
     options["betas"] = tuple(args.betas) if args.betas else None
     if getattr(args, "resume", None) is not None:
-        return _resume_config(args, options)
+        resumed = _resume_config(args, options)
+        if resumed is not None:
+            return resumed
     options.update(_data_config(args))
     options.update(_long_run_config(args))
     return preset_config(args.preset, **options).validated()
