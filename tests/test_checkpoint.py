@@ -164,3 +164,22 @@ def test_ctrl_c_writes_the_checkpoint_prints_the_partial_result_and_exits_130(
 
     a, b = json.loads(resumed.stdout), json.loads(plain.stdout)
     assert a["params"] == b["params"] and a["loss_history"] == b["loss_history"]
+
+
+def test_cli_resume_keeps_the_checkpoints_options_and_names_a_conflict(
+    tmp_path: Path, capsys
+) -> None:
+    from gradfit.cli import main
+
+    ckpt = str(tmp_path / "c.ckpt")
+    same = ["fit", "--backend", "numpy", "--seed", "6", "--quiet"]
+    same += ["--checkpoint", ckpt, "--resume", ckpt]  # one command line for start and restarts
+    assert main([*same, "--steps", "300"]) == 0  # FILE missing: a first start
+    assert load_checkpoint(ckpt).step == 300
+    assert main([*same, "--steps", "600"]) == 0  # FILE there: continues from 300
+    first = capsys.readouterr().out.splitlines()[-1]
+    assert main(["fit", "--backend", "numpy", "--seed", "6", "--quiet", "--steps", "600"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == first
+    assert main(["fit", "--resume", ckpt, "--degree", "4"]) == 2
+    assert "--degree 3" in capsys.readouterr().err
+    assert main(["fit", "--resume", ckpt, "--preset", "nn"]) == 2

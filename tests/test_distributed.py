@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -178,3 +179,16 @@ def test_distributed_without_torchrun_is_a_usage_error() -> None:
         timeout=60,
     )
     assert proc.returncode == 2 and "torchrun" in proc.stderr
+
+
+def test_a_two_process_checkpoint_resumes_in_one_process(tmp_path: Path) -> None:
+    """Rank 0 writes the checkpoint; its parameters are global, so one process can go on."""
+    ckpt = tmp_path / "run.ckpt"
+    opts = ["--backend", "numpy", "--seed", "5", "--optimizer", "adam", "--lr", "0.01"]
+    two = run_gradfit("fit", *opts, "--steps", "700", "--workers", "2", "--checkpoint", str(ckpt))
+    assert two.returncode == 0, two.stderr
+    config = gradfit.FitConfig(backend="numpy", seed=5, optimizer="adam", lr=0.01)
+    whole = gradfit.run(config, reference=False)
+    resumed = gradfit.run(replace(config, resume=str(ckpt)), reference=False)
+    assert rel_err([v for _, v in whole.loss_history], [v for _, v in resumed.loss_history]) < 1e-9
+    np.testing.assert_allclose(resumed.coef, whole.coef, rtol=1e-9, atol=1e-12)

@@ -205,7 +205,7 @@ def _fit(
     else:
         bound = _divergence_bound(method, trained, be, dist) if config.guard else None
     writes = config.checkpoint is not None and (dist is None or dist.rank == 0)
-    checkpoint = _checkpoint_writer(run_config, method, be, seed, bound) if writes else None
+    checkpoint = _checkpoint_writer(run_config, method, be, seed, bound, dist) if writes else None
     stop = _StopOnInterrupt() if dist is None else None
     try:
         with stop or contextlib.nullcontext():
@@ -400,7 +400,7 @@ def _resume_point(config: FitConfig) -> Any:
 
 
 def _checkpoint_writer(
-    config: FitConfig, method: Any, be: Backend, seed: int, bound: float | None
+    config: FitConfig, method: Any, be: Backend, seed: int, bound: float | None, dist: Any
 ) -> Any:
     """``write(steps_done, history)``: the method's state into ``config.checkpoint``."""
     from .checkpoint import Checkpoint, save_checkpoint
@@ -418,6 +418,7 @@ def _checkpoint_writer(
             backend=be.name,
             dtype=be.dtype,
             bound=bound,
+            extra={"world_size": 1 if dist is None else dist.world_size},
         )
         save_checkpoint(config.checkpoint, ckpt)
 

@@ -320,19 +320,25 @@ def launch_workers(argv: list[str], workers: int, grace: float = 10.0) -> int:
         GROUP_RANK="0",
     )
     env.setdefault("OMP_NUM_THREADS", "1")
-    procs: list[subprocess.Popen[bytes]] = []
-    errs = []
-    for rank in range(workers):
-        err = tempfile.TemporaryFile()  # noqa: SIM115 - closed when the workers are done
-        errs.append(err)
-        procs.append(
+    with contextlib.ExitStack() as stack:
+        errs = [stack.enter_context(tempfile.TemporaryFile()) for _ in range(workers)]
+        procs = [
             subprocess.Popen(
                 [sys.executable, "-m", "gradfit", *args],
                 env=env | {"RANK": str(rank), "LOCAL_RANK": str(rank)},
                 stdout=None if rank == 0 else subprocess.DEVNULL,
-                stderr=err,
+                stderr=errs[rank],
             )
-        )
+            for rank in range(workers)
+        ]
+        return _supervise(procs, errs, timeout, grace)
+
+
+def _supervise(
+    procs: list[subprocess.Popen[bytes]], errs: list[Any], timeout: float, grace: float
+) -> int:
+    """Wait for the workers; on the first failure give the others ``timeout + grace`` s."""
+    workers = len(procs)
     first: tuple[int, int] | None = None  # (rank, status) of the first worker to fail
     interrupted = False
     deadline = None
