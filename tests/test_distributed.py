@@ -17,6 +17,7 @@ import pytest
 from conftest import REPO, rel_err, run_gradfit
 
 import gradfit
+from gradfit.checkpoint import load_checkpoint
 from gradfit.distributed import DistContext, free_port, worker_argv
 
 pytest.importorskip("torch.distributed")
@@ -192,3 +193,35 @@ def test_a_two_process_checkpoint_resumes_in_one_process(tmp_path: Path) -> None
     resumed = gradfit.run(replace(config, resume=str(ckpt)), reference=False)
     assert rel_err([v for _, v in whole.loss_history], [v for _, v in resumed.loss_history]) < 1e-9
     np.testing.assert_allclose(resumed.coef, whole.coef, rtol=1e-9, atol=1e-12)
+
+
+WORKER_RUN = ["--backend", "numpy", "--seed", "2", "--steps", str(10**8), "--log-every", "500"]
+WORKER_RUN += ["--checkpoint"]
+
+
+def test_ctrl_c_stops_all_workers_at_the_same_step_and_writes_the_checkpoint(
+    tmp_path: Path,
+) -> None:
+    ckpt = tmp_path / "run.ckpt"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gradfit", "fit", "--workers", "2", *WORKER_RUN, str(ckpt)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout.readline().startswith("499 ")
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
+    assert proc.returncode == 130, err
+    done = load_checkpoint(ckpt).step
+    assert done % 500 == 0  # the ranks agree to stop at a logged step
+    assert out.count("Result: y = ") == 1
+    assert err == (
+        f"gradfit: interrupted after {done} steps; checkpoint written to {ckpt} "
+        f"(continue with: gradfit fit --resume {ckpt})\n"
+    )

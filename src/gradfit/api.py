@@ -6,7 +6,6 @@ to the one training loop in :mod:`gradfit.train`.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import secrets
 import signal
@@ -206,9 +205,12 @@ def _fit(
         bound = _divergence_bound(method, trained, be, dist) if config.guard else None
     writes = config.checkpoint is not None and (dist is None or dist.rank == 0)
     checkpoint = _checkpoint_writer(run_config, method, be, seed, bound, dist) if writes else None
-    stop = _StopOnInterrupt() if dist is None else None
+    stop = _StopOnInterrupt()
+    start_step = 0 if resume is None else resume.step
+    # Distributed: every rank must stop at the same step, so they agree every log_every steps.
+    asked = stop if dist is None else dist.agreed(stop, config.log_every, start_step)
     try:
-        with stop or contextlib.nullcontext():
+        with stop:
             outcome = train(
                 method,
                 be,
@@ -218,11 +220,11 @@ def _fit(
                 on_step=on_step,
                 step_stride=step_stride,
                 bound=bound,
-                start=0 if resume is None else resume.step,
+                start=start_step,
                 history=None if resume is None else resume.history,
                 checkpoint=checkpoint,
                 checkpoint_every=config.checkpoint_every or 0,
-                stop=stop,
+                stop=asked,
             )
     except DivergenceError as exc:
         advice = _divergence_advice(model, trained, init, spec)
@@ -427,20 +429,26 @@ def _checkpoint_writer(
 
 class _StopOnInterrupt:
     """Ctrl-C (SIGINT) during the loop: finish the current step, then stop (see
-    :class:`gradfit.train.TrainInterrupted`). A second Ctrl-C interrupts at once. Installed only
-    in the main thread (the only one Python delivers signals to)."""
+    :class:`gradfit.train.TrainInterrupted`). A second Ctrl-C interrupts at once - unless it
+    comes within a second of the first: torchrun passes the terminal's Ctrl-C on to processes
+    that already got it. Installed only in the main thread (the only one Python delivers
+    signals to)."""
+
+    REPEAT_S = 1.0
 
     def __init__(self) -> None:
         self.requested = False
+        self._at = 0.0
         self._previous: Any = None
 
     def __call__(self) -> bool:
         return self.requested
 
     def _handle(self, signum: int, frame: Any) -> None:
-        if self.requested:
+        if self.requested and time.monotonic() - self._at > self.REPEAT_S:
             raise KeyboardInterrupt
-        self.requested = True
+        if not self.requested:
+            self.requested, self._at = True, time.monotonic()
 
     def __enter__(self) -> _StopOnInterrupt:
         if threading.current_thread() is threading.main_thread():

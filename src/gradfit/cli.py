@@ -715,6 +715,8 @@ def _report_interrupted(exc: Any, args: argparse.Namespace, out: Any) -> int:
     from .report import emit_json, result_line
 
     result = exc.result
+    if getattr(args, "distributed", False) and _rank() != 0:
+        return 130  # rank 0 alone reports
     if args.json != "-":
         out.write(result_line(result.formula()) + "\n")
     if args.json is not None:

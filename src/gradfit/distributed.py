@@ -59,6 +59,7 @@ class DistContext:
     local_rank: int
     backend: str  # gloo | nccl
     timeout: float
+    device: str = "cpu"  # where this rank's tensors live (nccl reduces only CUDA tensors)
 
     def rows(self, n: int) -> slice:
         """This rank's contiguous share of ``n`` rows (sizes differ by at most one)."""
@@ -89,6 +90,25 @@ class DistContext:
     def sum_scalar(self, value: Any) -> Any:
         """A 0-d value summed over the ranks."""
         return self.reduce(None, value)[1]
+
+    def agreed(self, local: Any, every: int, start: int) -> Any:
+        """A ``stop()`` for the loop that all ranks answer alike: every ``every`` steps the
+        ranks sum their ``local()`` flags (one all_reduce of one number) and all stop if any
+        was asked to (Ctrl-C reaches the ranks at different moments)."""
+        count = [start]
+
+        def stop() -> bool:
+            count[0] += 1
+            if count[0] % every:
+                return False
+            flag = np.array(1.0 if local() else 0.0)
+            if self.backend == "nccl":
+                import torch
+
+                flag = torch.from_numpy(flag).to(self.device)
+            return bool(self.sum_scalar(flag) > 0)
+
+        return stop
 
     def attach(self, method: Any) -> Any:
         """Make ``method`` sum its gradients over the ranks; returns the method to train."""
@@ -176,7 +196,7 @@ def init_process_group(timeout: float, device: str) -> DistContext:
         raise DistributedError(f"{message} ({_first_line(exc)})") from None
     finally:
         watchdog.cancel()
-    return DistContext(rank, world, local_rank, backend, timeout)
+    return DistContext(rank, world, local_rank, backend, timeout, device)
 
 
 def _give_up(message: str) -> None:
@@ -328,10 +348,33 @@ def launch_workers(argv: list[str], workers: int, grace: float = 10.0) -> int:
                 env=env | {"RANK": str(rank), "LOCAL_RANK": str(rank)},
                 stdout=None if rank == 0 else subprocess.DEVNULL,
                 stderr=errs[rank],
+                start_new_session=True,  # Ctrl-C reaches them once, from here
             )
             for rank in range(workers)
         ]
-        return _supervise(procs, errs, timeout, grace)
+        previous = {sig: signal.signal(sig, _terminate) for sig in (signal.SIGTERM, signal.SIGHUP)}
+        try:
+            return _supervise(procs, errs, timeout, grace)
+        except _Terminated as exc:  # the launcher is told to stop: so are the workers
+            for p in procs:
+                if p.poll() is None:
+                    p.kill()
+            for p in procs:
+                p.wait()
+            return 128 + exc.signum
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+
+class _Terminated(Exception):
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    raise _Terminated(signum)
 
 
 def _supervise(
@@ -342,8 +385,8 @@ def _supervise(
     first: tuple[int, int] | None = None  # (rank, status) of the first worker to fail
     interrupted = False
     deadline = None
-    try:
-        while any([p.poll() is None for p in procs]):  # a list: poll every one
+    while any([p.poll() is None for p in procs]):  # a list: poll every one
+        try:
             failed = [(r, p.returncode) for r, p in enumerate(procs) if p.returncode]
             if first is None and failed:
                 # A worker killed by a signal is the cause; the others failed because of it.
@@ -354,21 +397,24 @@ def _supervise(
                     if p.poll() is None:
                         p.kill()
             time.sleep(0.02)
-    except KeyboardInterrupt:
-        interrupted = True
-        for p in procs:
-            if p.poll() is None:
-                p.send_signal(signal.SIGINT)
-        _wait_all(procs, grace)
+        except KeyboardInterrupt:  # pass Ctrl-C on: the workers stop at a step boundary
+            interrupted = True
+            for p in procs:
+                if p.poll() is None:
+                    p.send_signal(signal.SIGINT)
+            if deadline is None:
+                deadline = time.monotonic() + timeout + grace
+    if interrupted or any(p.returncode == 130 for p in procs):
+        errs[0].seek(0)  # rank 0 says where it stopped and where the checkpoint is
+        said = errs[0].read().decode("utf-8", "replace")
+        sys.stderr.write(said or "gradfit: interrupted\n")
+        return 130
     if first is None:
         first = next(((r, p.returncode) for r, p in enumerate(procs) if p.returncode != 0), None)
-    if first is None and not interrupted:
+    if first is None:
         errs[0].seek(0)
         sys.stderr.write(errs[0].read().decode("utf-8", "replace"))
         return 0
-    if interrupted:
-        print("gradfit: interrupted", file=sys.stderr)
-        return 130
     rank, status = first  # type: ignore[misc]
     print(f"gradfit: error: {_failure(rank, status, workers, errs[rank])}", file=sys.stderr)
     return 130 if status == 130 else 2 if status == 2 else 1
@@ -392,16 +438,6 @@ def _failure(rank: int, status: int, workers: int, err: Any) -> str:
         return said[-1].removeprefix("gradfit: error: ")
     last = lines[-1].strip() if lines else ""
     return f"worker {rank} of {workers} exited with status {status}" + (f": {last}" if last else "")
-
-
-def _wait_all(procs: list[subprocess.Popen[bytes]], grace: float) -> None:
-    end = time.monotonic() + grace
-    for p in procs:
-        try:
-            p.wait(timeout=max(0.1, end - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
 
 
 def _timeout_of(args: list[str]) -> float:
