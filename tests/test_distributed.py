@@ -37,19 +37,36 @@ def _json(path: Path) -> dict:
         ),
         (
             ["--backend", "torch", "--dtype", "float64", "--method", "nn", "--optimizer", "adam"],
-            dict(backend="torch", dtype="float64", method="nn", optimizer="adam", lr=1e-2),
+            dict(
+                backend="torch", dtype="float64", method="nn", optimizer="adam", lr=1e-2, steps=500
+            ),
         ),
     ],
-    ids=["manual-numpy", "autograd-torch", "nn-ddp"],
+    ids=["manual-numpy-torchrun", "autograd-torch", "nn-ddp"],
 )
 def test_two_processes_log_the_one_process_numbers(
     tmp_path: Path, options: list[str], config: dict
 ) -> None:
     """Same logged losses (1e-9 relative; the sums are grouped differently) and coefficients."""
+    config = {"steps": 2000, **config}  # DDP's per-step overhead: fewer steps for nn
+    options = [*options, "--steps", str(config["steps"])]
     if config.get("lr"):
         options = [*options, "--lr", str(config["lr"])]
-    one = gradfit.run(gradfit.FitConfig(seed=7, steps=2000, **config), reference=False)
-    two = run_gradfit("fit", *options, "--seed", "7", "--workers", "2", "--json", "-")
+    one = gradfit.run(gradfit.FitConfig(seed=7, **config), reference=False)
+    if config["backend"] == "numpy":  # torchrun itself, as the documentation runs it
+        launch = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2"]
+        launch += ["--master-addr", "127.0.0.1", "--master-port", str(free_port())]
+        launch += ["-m", "gradfit", "fit", "--distributed"]
+    else:  # gradfit's own launcher
+        launch = [sys.executable, "-m", "gradfit", "fit", "--workers", "2"]
+    two = subprocess.run(
+        [*launch, *options, "--seed", "7", "--json", "-"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+        env=dict(os.environ, OMP_NUM_THREADS="1"),
+    )
     assert two.returncode == 0, two.stderr
     b = json.loads(two.stdout)  # rank 0 alone prints: one document
     assert [t for t, _ in one.loss_history] == [t for t, _ in b["loss_history"]]
