@@ -142,7 +142,6 @@ def resume_seed(config: FitConfig) -> FitConfig:
 
     if config.seed is not None or not resumes(config.resume, config.checkpoint):
         return config
-
     return replace(config, seed=load_checkpoint(config.resume).seed)
 
 
@@ -394,7 +393,6 @@ def _resume_point(config: FitConfig) -> Any:
 
     if not resumes(config.resume, config.checkpoint):
         return None
-
     ckpt = load_checkpoint(config.resume)
     now = replace(config, seed=ckpt.seed if config.seed is None else config.seed).to_dict()
     check_compatible(ckpt, now, config.resume)

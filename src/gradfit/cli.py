@@ -478,8 +478,9 @@ def _check_outputs(args: argparse.Namespace) -> None:
     """Fail on an unwritable destination before spending the run."""
     plot = getattr(args, "plot", None)
     save = getattr(args, "save", None)
-    if save is not None:
-        _check_writable(save)
+    for dest in (save, getattr(args, "checkpoint", None)):
+        if dest is not None:
+            _check_writable(dest)
     if plot is not None and not plot.lower().endswith(".png"):
         raise UsageError(f"--plot writes a PNG image; give a file name ending in .png, not {plot}")
     for dest in (args.json, plot):
