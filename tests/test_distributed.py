@@ -242,3 +242,18 @@ def test_ctrl_c_stops_all_workers_at_the_same_step_and_writes_the_checkpoint(
         f"gradfit: interrupted after {done} steps; checkpoint written to {ckpt} "
         f"(continue with: gradfit fit --resume {ckpt})\n"
     )
+
+
+def test_a_statistics_method_is_summed_once_and_not_wrapped() -> None:
+    """The hook a sufficient-statistics method (gram) plugs into: distribute(reduce), once."""
+
+    class Stats:
+        name = "stats"
+
+        def distribute(self, reduce) -> None:
+            self.summed_with = reduce
+
+    ctx = DistContext(0, 2, 0, "gloo", 1.0)
+    method = Stats()
+    assert ctx.attach(method) is method
+    assert method.summed_with == ctx.reduce

@@ -11,8 +11,8 @@ the ranks' partial gradients, so:
   update to the same parameters - they stay identical on all ranks;
 - nn and module: the module is wrapped in ``DistributedDataParallel`` with a communication hook
   that sums (DDP's default averages; the loss here is a sum over all rows);
-- a method built on sufficient statistics (X^T X, X^T y, y^T y) would all-reduce them once and
-  then need no communication at all: its ``reduce`` hook is called with the statistics.
+- a method built on sufficient statistics (X^T X, X^T y, y^T y) defines ``distribute(reduce)``
+  and sums them once with it (see :meth:`DistContext.attach`); after that no communication.
 
 gloo on the CPU (NumPy arrays are reduced in place through ``torch.from_numpy``), nccl on CUDA.
 Rank 0 alone logs, plots, saves and writes checkpoints.
@@ -111,7 +111,15 @@ class DistContext:
         return stop
 
     def attach(self, method: Any) -> Any:
-        """Make ``method`` sum its gradients over the ranks; returns the method to train."""
+        """Make ``method`` sum its gradients over the ranks; returns the method to train.
+
+        A method built on sufficient statistics defines ``distribute(reduce)``: it sums its
+        partial statistics with ``reduce`` once, here, and from then on its gradients and
+        losses are already global - it is returned as it is, with no per-step communication.
+        """
+        if hasattr(method, "distribute"):
+            method.distribute(self.reduce)
+            return method
         if method.name in ("nn", "module"):
             # Only the dynamic net (the one model with per-run randomness) skips a weight.
             method.net = _ddp(method.module, unused=getattr(method, "_rng", None) is not None)
