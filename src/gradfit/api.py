@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import math
 import secrets
+import signal
 import sys
+import threading
 import time
 from dataclasses import replace
 from typing import Any
@@ -18,14 +20,21 @@ import numpy as np
 from .analysis import Optimum, auto_learning_rate, closed_form, gram_spectrum, hessian_spectrum
 from .backends import Backend, resolve_backend, versions
 from .config import FitConfig
-from .errors import DivergenceError
+from .errors import DivergenceError, FitInterrupted
 from .loaders import check_fittable, load_data
 from .methods import make_method, resolve_method
 from .models import make_model
 from .problem import Problem, add_noise, as_problem, make_problem
 from .result import FitResult
 from .scaling import Domain, as_float64
-from .train import DIVERGENCE_FACTOR, LogCallback, StepCallback, train
+from .train import (
+    DIVERGENCE_FACTOR,
+    LogCallback,
+    StepCallback,
+    TrainInterrupted,
+    TrainOutcome,
+    train,
+)
 
 
 def fit(
@@ -117,6 +126,11 @@ def run(
     progress bars).
     """
     config = config.validated()
+    if config.distributed:  # one rank of a torch.distributed run: see gradfit.distributed
+        from .distributed import run_distributed
+
+        return run_distributed(config, on_log, reference, on_step, step_stride)
+    config = resume_seed(config)
     be = resolve_backend(config.backend, config.device, config.dtype)
     if config.seed is None:  # drawn here: the noise and the initial coefficients share it
         config = replace(config, seed=secrets.randbelow(2**32))
@@ -157,6 +171,15 @@ def streamed_problem(config: FitConfig, be: Backend) -> Any:
     return chunked if name == "gram" else None
 
 
+def resume_seed(config: FitConfig) -> FitConfig:
+    """A --resume run without its own seed takes the checkpoint's (the noise depends on it)."""
+    from .checkpoint import load_checkpoint, resumes
+
+    if config.seed is not None or not resumes(config.resume, config.checkpoint):
+        return config
+    return replace(config, seed=load_checkpoint(config.resume).seed)
+
+
 def make_run_problem(config: FitConfig, be: Backend) -> Problem:
     """The problem of a validated config: read from ``config.data``, or generated from its
     target (plus its noise, drawn from ``config.seed``)."""
@@ -186,10 +209,17 @@ def _fit(
     reference: bool,
     on_step: StepCallback | None = None,
     step_stride: int = 0,
+    dist: Any = None,
 ) -> FitResult:
     start = time.perf_counter()
     seed = config.seed if config.seed is not None else secrets.randbelow(2**32)
     config = replace(config, seed=seed, dtype=be.dtype, device=be.device)
+    resume = _resume_point(config)
+    if resume is not None:
+        seed = resume.seed
+        config = replace(config, seed=seed)
+        if config.method == "auto":  # continue with the method that wrote the checkpoint
+            config = replace(config, method=resume.method)
     model = make_model(config.model, config.degree, config.basis)
     name, why = resolve_method(
         config.method, model, len(problem), be.dtype, config.optimizer, config.batch_size
@@ -201,6 +231,7 @@ def _fit(
     else:
         trained, domain = scaled_view(config, problem, be)
     init = initial_params(model, config.init, seed)
+    run_config = config  # as asked (lr may be "auto"): what a checkpoint records
     lr_auto = None
     if config.lr == "auto":
         x = None if trained is None else trained.x
@@ -209,31 +240,90 @@ def _fit(
         )
         config = replace(config, lr=lr_auto.lr, momentum=lr_auto.momentum)
     spec = config.optimizer_spec(model)
+    if dist is not None:  # this rank's rows; the gradients are summed over all ranks
+        trained = dist.shard(trained)
     method = make_method(name, model, trained, be, spec, init, seed, stats=stats)
     if config.batch_size is not None:  # mini-batch SGD: a different algorithm (see its module)
         from .methods.batch import MiniBatch
 
         method = MiniBatch(method, be, len(trained), config.batch_size, config.shuffle, seed)
-    bound = None
-    if config.guard:
-        bound = _divergence_bound(method, trained, be, None if stats is None else stats.yty)
+    if dist is not None:
+        method = dist.attach(method)
+    if resume is not None:
+        method.restore(resume.state)
+        bound = resume.bound if config.guard else None
+    elif config.guard:
+        yty = None if stats is None else stats.yty
+        bound = _divergence_bound(method, trained, be, yty, dist)
+    else:
+        bound = None
     stats_s = time.perf_counter() - start
+    writes = config.checkpoint is not None and (dist is None or dist.rank == 0)
+    checkpoint = _checkpoint_writer(run_config, method, be, seed, bound, dist) if writes else None
+    stop = _StopOnInterrupt()
+    start_step = 0 if resume is None else resume.step
+    # Distributed: every rank must stop at the same step, so they agree every log_every steps.
+    asked = stop if dist is None else dist.agreed(stop, config.log_every, start_step)
     try:
-        outcome = train(
-            method,
-            be,
-            steps=config.steps,
-            log_every=config.log_every,
-            on_log=on_log,
-            on_step=on_step,
-            step_stride=step_stride,
-            bound=bound,
-        )
+        with stop:
+            outcome = train(
+                method,
+                be,
+                steps=config.steps,
+                log_every=config.log_every,
+                on_log=on_log,
+                on_step=on_step,
+                step_stride=step_stride,
+                bound=bound,
+                start=start_step,
+                history=None if resume is None else resume.history,
+                checkpoint=checkpoint,
+                checkpoint_every=config.checkpoint_every or 0,
+                stop=asked,
+            )
     except DivergenceError as exc:
         advice = _divergence_advice(model, trained, init, spec, spectrum)
         if domain is None and model.kind == "poly":
             advice += ", or --scale to fit on x mapped to [-1, 1]"
         raise exc.with_detail(advice) from None
+    except TrainInterrupted as exc:
+        if checkpoint is not None:
+            checkpoint(exc.step, exc.history)
+        final = be.scalar(method.loss())
+        outcome = TrainOutcome(exc.history, final, exc.seconds)
+        partial = _result(
+            config, seed, model, method, spec, be, init, domain, problem, outcome, lr_auto,
+            reference, start, stats=stats, stats_s=stats_s, why=why,
+        )  # fmt: skip
+        raise FitInterrupted(partial, exc.step, config.checkpoint) from None
+    return _result(
+        config, seed, model, method, spec, be, init, domain, problem, outcome, lr_auto,
+        reference, start, stats=stats, stats_s=stats_s, why=why,
+    )  # fmt: skip
+
+
+def _result(
+    config: FitConfig,
+    seed: int,
+    model: Any,
+    method: Any,
+    spec: Any,
+    be: Backend,
+    init: np.ndarray,
+    domain: Domain | None,
+    problem: Problem,
+    outcome: TrainOutcome,
+    lr_auto: Any,
+    reference: bool,
+    start: float,
+    *,
+    stats: Any = None,
+    stats_s: float = 0.0,
+    why: str | None = None,
+) -> FitResult:
+    """The FitResult of a finished (or interrupted) loop. ``stats``: the gram method's
+    sufficient statistics (and ``stats_s`` the time of their pass); ``why``: --method auto's
+    reason."""
     params = method.params()
     # The start as the run saw it (rounded to its dtype).
     init_params = be.to_numpy(be.asarray(init)).astype(np.float64)
@@ -365,12 +455,13 @@ def _on_backend(problem: Problem, be: Backend, domain: Domain | None) -> Problem
 
 
 def _divergence_bound(
-    method: Any, problem: Problem | None, be: Backend, yty: float | None = None
+    method: Any, problem: Problem | None, be: Backend, yty: float | None = None, dist: Any = None
 ) -> float:
     """DIVERGENCE_FACTOR x max(initial loss, sum(y^2)): two reads before the loop starts
-    (``yty``: sum(y^2) when already known)."""
+    (``yty``: sum(y^2) when already known; summed over every rank's rows when distributed)."""
     if yty is None:
-        yty = be.scalar(be.xp.sum(problem.y * problem.y))
+        y2 = be.xp.sum(problem.y * problem.y)
+        yty = be.scalar(y2 if dist is None else dist.sum_scalar(y2))
     scale = max(be.scalar(method.loss()), yty, 1e-300)
     return DIVERGENCE_FACTOR * scale if math.isfinite(scale) else math.inf
 
@@ -423,3 +514,74 @@ def _infer_backend(
         if dtype is None and x.dtype in (torch.float32, torch.float64):
             dtype = str(x.dtype).removeprefix("torch.")
     return backend, device or "cpu", dtype
+
+
+def _resume_point(config: FitConfig) -> Any:
+    """The checkpoint ``config.resume`` names, checked against this run's options (or None)."""
+    from .checkpoint import check_compatible, load_checkpoint, resumes
+
+    if not resumes(config.resume, config.checkpoint):
+        return None
+    ckpt = load_checkpoint(config.resume)
+    now = replace(config, seed=ckpt.seed if config.seed is None else config.seed).to_dict()
+    check_compatible(ckpt, now, config.resume)
+    return ckpt
+
+
+def _checkpoint_writer(
+    config: FitConfig, method: Any, be: Backend, seed: int, bound: float | None, dist: Any
+) -> Any:
+    """``write(steps_done, history)``: the method's state into ``config.checkpoint``."""
+    from .checkpoint import Checkpoint, save_checkpoint
+
+    saved_config = config.to_dict()
+
+    def write(done: int, history: list[tuple[int, float]]) -> None:
+        ckpt = Checkpoint(
+            step=done,
+            state=method.snapshot(),
+            history=list(history),
+            config=saved_config,
+            seed=seed,
+            method=method.name,
+            backend=be.name,
+            dtype=be.dtype,
+            bound=bound,
+            extra={"world_size": 1 if dist is None else dist.world_size},
+        )
+        save_checkpoint(config.checkpoint, ckpt)
+
+    return write
+
+
+class _StopOnInterrupt:
+    """Ctrl-C (SIGINT) during the loop: finish the current step, then stop (see
+    :class:`gradfit.train.TrainInterrupted`). A second Ctrl-C interrupts at once - unless it
+    comes within a second of the first: torchrun passes the terminal's Ctrl-C on to processes
+    that already got it. Installed only in the main thread (the only one Python delivers
+    signals to)."""
+
+    REPEAT_S = 1.0
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._at = 0.0
+        self._previous: Any = None
+
+    def __call__(self) -> bool:
+        return self.requested
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.requested and time.monotonic() - self._at > self.REPEAT_S:
+            raise KeyboardInterrupt
+        if not self.requested:
+            self.requested, self._at = True, time.monotonic()
+
+    def __enter__(self) -> _StopOnInterrupt:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)

@@ -14,7 +14,7 @@ from typing import Any
 from . import __version__
 from .backends import BACKENDS, DTYPES
 from .config import FitConfig
-from .errors import DivergenceError, GradfitError, UsageError
+from .errors import DivergenceError, FitInterrupted, GradfitError, UsageError
 from .methods import CHOICES
 from .models import BASES, MODELS
 from .optim import OPTIMIZERS
@@ -41,6 +41,11 @@ examples:
   gradfit fit --backend numpy --points 100000000 --method gram     10^8 points, in chunks
   gradfit fit --data big.npy --backend numpy       streamed from disk (memory-mapped)
   gradfit fit --backend numpy --batch-size 100 --shuffle --seed 1  mini-batch SGD
+  gradfit fit --steps 100000 --checkpoint run.ckpt --checkpoint-every 1000
+  gradfit fit --resume run.ckpt                continue it (after Ctrl-C or a crash)
+  gradfit fit --resume run.ckpt --steps 200000 ... and run it further
+  gradfit fit --workers 2 --backend numpy --dtype float64    2 local processes
+  torchrun --nproc-per-node 4 -m gradfit fit --distributed --data big.npy
 
 formulas (--target): x, numbers, pi, e, tau, + - * / **, and the functions
   sin cos tan asin acos atan sinh cosh tanh exp expm1 log log1p log2 log10 sqrt
@@ -138,6 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_options(fit)
     _add_data_options(fit, save=True)
     _add_scale_options(fit)
+    _add_long_run_options(fit)
     _add_output_options(fit, "the run", quiet=True, plot=True)
     fit.set_defaults(handler=_cmd_fit)
 
@@ -273,6 +279,93 @@ def _add_data_options(fit: argparse.ArgumentParser, save: bool = False) -> None:
         )
 
 
+def _add_long_run_options(fit: argparse.ArgumentParser) -> None:
+    g = fit.add_argument_group("checkpoints and several processes (docs/distributed.md)")
+    g.add_argument(
+        "--checkpoint",
+        default=None,
+        metavar="FILE",
+        help="write the run's state (parameters, optimizer state, step, RNG state, config) to "
+        "FILE atomically: at the end, on Ctrl-C, and every --checkpoint-every steps",
+    )
+    g.add_argument(
+        "--checkpoint-every",
+        type=int,
+        default=None,
+        metavar="N",
+        help="also write the checkpoint after every N steps",
+    )
+    g.add_argument(
+        "--resume",
+        default=None,
+        metavar="FILE",
+        help="continue the run saved in checkpoint FILE with its own options, to the same "
+        "numbers as a run never stopped (--steps may extend it)",
+    )
+    g.add_argument(
+        "--distributed",
+        action="store_true",
+        help="be one process of a torch.distributed run started by torchrun: fit this rank's "
+        "share of the rows, sum the gradients over all ranks every step (gloo on CPU, nccl "
+        "on CUDA); rank 0 alone prints and writes files",
+    )
+    g.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        metavar="K",
+        help="start K local processes that run --distributed together (as torchrun "
+        "--nproc-per-node K would) and wait for them",
+    )
+    g.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        dest="dist_timeout",
+        metavar="SECONDS",
+        help="a distributed run fails, with one line and exit 1, when a worker dies or cannot "
+        "be reached for this long (default: 60)",
+    )
+
+
+def _resume_config(args: argparse.Namespace, options: dict[str, Any]) -> FitConfig | None:
+    """The config of a --resume run: the checkpoint's own options, overridden by those given on
+    the command line (gradfit.run refuses, by name, any that would change the run other than
+    --steps, --log-every, --device, --no-guard). So one command line serves the first start and
+    every restart. None: --resume FILE is also --checkpoint FILE and FILE does not exist yet
+    (a first start)."""
+    from dataclasses import replace
+
+    from .checkpoint import config_from_checkpoint, load_checkpoint, resumes
+
+    if getattr(args, "preset", None) is not None:
+        raise UsageError(
+            "--preset cannot be combined with --resume: the checkpoint has the options"
+        )
+    if not resumes(args.resume, getattr(args, "checkpoint", None)):
+        return None
+    config = config_from_checkpoint(load_checkpoint(args.resume))
+    given = {k: v for k, v in options.items() if v is not None}
+    data = {k: v for k, v in _data_config(args).items() if v not in (None, False, 0.0)}
+    if "target" in data:
+        data["data"] = None
+    elif "data" in data:
+        data["target"] = None
+    return replace(config, **given, **data, **_long_run_config(args)).validated()
+
+
+def _long_run_config(args: argparse.Namespace) -> dict[str, Any]:
+    """The FitConfig fields of the checkpoint and distributed options."""
+    fields: dict[str, Any] = {}
+    for name in ("checkpoint", "checkpoint_every", "resume", "workers", "dist_timeout"):
+        value = getattr(args, name, None)
+        if value is not None:
+            fields[name] = value
+    if getattr(args, "distributed", False):
+        fields["distributed"] = True
+    return fields
+
+
 def _data_config(args: argparse.Namespace) -> dict[str, Any]:
     """The FitConfig fields of the options above."""
     if args.data is not None and args.target is not None:
@@ -395,7 +488,11 @@ def _add_output_options(
 def _check_outputs(args: argparse.Namespace) -> None:
     """Fail on an unwritable destination before spending the run."""
     plot = getattr(args, "plot", None)
-    for extra in (getattr(args, "save", None), getattr(args, "report", None)):
+    for extra in (
+        getattr(args, "save", None),
+        getattr(args, "report", None),
+        getattr(args, "checkpoint", None),
+    ):
         if extra is not None:
             _check_writable(extra)
     if plot is not None and not plot.lower().endswith(".png"):
@@ -571,7 +668,12 @@ def config_from_args(args: argparse.Namespace) -> FitConfig:
     options = {name: getattr(args, name, None) for name in names}
     options["x_range"] = tuple(args.x_range) if args.x_range else None
     options["betas"] = tuple(args.betas) if args.betas else None
+    if getattr(args, "resume", None) is not None:
+        resumed = _resume_config(args, options)
+        if resumed is not None:
+            return resumed
     options.update(_data_config(args))
+    options.update(_long_run_config(args))
     return preset_config(args.preset, **options).validated()
 
 
@@ -589,9 +691,14 @@ def _cmd_fit(args: argparse.Namespace) -> int:
 
     config = config_from_args(args)
     _check_outputs(args)
+    if config.workers is not None and not config.distributed:
+        from .distributed import launch_workers
+
+        return launch_workers(getattr(args, "argv", None) or sys.argv[1:], config.workers)
     text = args.json != "-"
     out = sys.stdout
-    bar = FitProgress(config.steps, out) if text and progress_enabled(out, args.quiet) else None
+    quiet = args.quiet or (config.distributed and _rank() != 0)
+    bar = FitProgress(config.steps, out) if text and progress_enabled(out, quiet) else None
 
     def on_log(step: int, loss: float) -> None:
         if bar is not None:
@@ -603,7 +710,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         with bar or contextlib.nullcontext():
             result = run(
                 config,
-                on_log=on_log if text and not args.quiet else None,
+                on_log=on_log if text and not quiet else None,
                 on_step=bar.advance if bar is not None else None,
                 step_stride=bar.stride if bar is not None else 0,
             )
@@ -611,6 +718,10 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         if args.json is not None:  # the JSON records the failure, then the run fails (exit 1)
             emit_json(failure_document(config, exc), args.json, out)
         raise
+    except FitInterrupted as exc:  # Ctrl-C: the partial result, where it was saved, exit 130
+        return _report_interrupted(exc, args, out)
+    if config.distributed and _rank() != 0:
+        return 0  # rank 0 alone prints and writes files
     if text:
         if result.lr_auto is not None:
             out.write(f"lr auto: {result.lr_auto['lr']:.6g} ({result.lr_auto['rule']})\n")
@@ -639,6 +750,38 @@ def _cmd_fit(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return 0
+
+
+def _rank() -> int:
+    """This process's rank in a torch.distributed run (torchrun sets RANK), else 0."""
+    import os
+
+    try:
+        return int(os.environ.get("RANK", "0"))
+    except ValueError:
+        return 0
+
+
+def _report_interrupted(exc: Any, args: argparse.Namespace, out: Any) -> int:
+    """Ctrl-C: print the partial result as a finished run would, say where the state went."""
+    from .report import emit_json, result_line
+
+    result = exc.result
+    if getattr(args, "distributed", False) and _rank() != 0:
+        return 130  # rank 0 alone reports
+    if args.json != "-":
+        out.write(result_line(result.formula()) + "\n")
+    if args.json is not None:
+        doc = result.to_dict() | {"status": "interrupted", "steps_done": exc.step}
+        emit_json(doc, args.json, out)
+    where = (
+        f"; checkpoint written to {exc.checkpoint} (continue with: gradfit fit --resume "
+        f"{exc.checkpoint})"
+        if exc.checkpoint
+        else "; give --checkpoint FILE to be able to --resume"
+    )
+    print(f"{PROG}: interrupted after {exc.step} steps{where}", file=sys.stderr)
+    return 130
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
@@ -705,6 +848,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     debug = "--debug" in argv
     try:
         args = build_parser().parse_args(argv)
+        args.argv = argv  # --workers starts copies of this command
         return int(args.handler(args))
     except GradfitError as exc:
         if debug:

@@ -59,6 +59,14 @@ class FitConfig:
     batch_size: int | None = None  # mini-batch SGD for per-point methods; None: full batch
     shuffle: bool = False  # with batch_size: a fresh permutation every epoch (from the seed)
 
+    # Long runs and several processes (see gradfit.checkpoint and gradfit.distributed).
+    checkpoint: str | None = None  # write the run's state to this file (atomically)
+    checkpoint_every: int | None = None  # ... every N steps (None: only at the end / Ctrl-C)
+    resume: str | None = None  # continue the run saved in this checkpoint
+    distributed: bool = False  # one rank of a torch.distributed run (launched by torchrun)
+    workers: int | None = None  # the CLI's --workers K: K local processes (the launcher's)
+    dist_timeout: float = 60.0  # seconds a rank waits for the others before the run fails
+
     def validated(self) -> FitConfig:
         """Check every field; raise :class:`UsageError` (one line) on the first bad one."""
         data_options = _data_options(self)
@@ -69,6 +77,14 @@ class FitConfig:
         model = make_model(self.model, degree, self.basis)
         if self.method not in CHOICES:
             raise UsageError(f"unknown method {self.method!r}; choose one of: {', '.join(CHOICES)}")
+        if self.distributed or self.workers:
+            if self.method == "gram":
+                raise UsageError(
+                    "--method gram does not run distributed yet (its statistics need one "
+                    "all_reduce of X^T X, X^T y and y^T y); use --method manual"
+                )
+            if self.method == "auto":  # per-step all_reduce of the gradient: manual's way
+                return replace(self, method="manual").validated()
         if self.method in TORCH_ONLY and self.backend == "numpy":
             raise UsageError(
                 f"the {self.method} method needs the torch backend; use --backend torch"
@@ -114,6 +130,7 @@ class FitConfig:
             x_range=check_range(self.x_range),
             **data_options,
             **scale_options,
+            **_long_run_options(self),
         )
 
     def optimizer_spec(self, model: Any = None) -> OptimizerSpec:
@@ -213,6 +230,34 @@ def _scale_options(config: FitConfig, model: Any, optimizer: str) -> dict[str, A
                 "rmsprop, adam); for lbfgs use --method manual --backend torch"
             )
     return {"chunk_size": chunk, "batch_size": batch, "shuffle": bool(config.shuffle)}
+
+
+def _long_run_options(config: FitConfig) -> dict[str, Any]:
+    """Check the checkpoint, resume and distributed options; return their normalised values."""
+    out: dict[str, Any] = {}
+    for name in ("checkpoint", "resume"):
+        value = getattr(config, name)
+        if value is not None:
+            if not isinstance(value, (str, os.PathLike)) or not str(value):
+                raise UsageError(f"--{name} must be a file name, got {value!r}")
+            out[name] = os.fspath(value)
+    if config.checkpoint_every is not None:
+        out["checkpoint_every"] = _positive_int(config.checkpoint_every, "--checkpoint-every")
+        if config.checkpoint is None:
+            raise UsageError("--checkpoint-every N needs --checkpoint FILE to write to")
+    if config.workers is not None:
+        out["workers"] = _positive_int(config.workers, "--workers")
+    try:
+        timeout = float(config.dist_timeout)
+    except (TypeError, ValueError):
+        raise UsageError(
+            f"--timeout must be a number of seconds, got {config.dist_timeout!r}"
+        ) from None
+    if not (math.isfinite(timeout) and timeout > 0):
+        raise UsageError(f"--timeout must be a positive number of seconds, got {timeout!r}")
+    out["dist_timeout"] = timeout
+    out["distributed"] = bool(config.distributed)
+    return out
 
 
 def _count(model: Any) -> str:

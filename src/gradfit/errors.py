@@ -61,3 +61,22 @@ class DivergenceError(FitFailedError):
 
 def loss_is_bad(value: float) -> bool:
     return value != value or value in (float("inf"), float("-inf"))
+
+
+class FitInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped a run at a step boundary. ``result`` is the partial
+    :class:`~gradfit.result.FitResult` (``step`` steps done); ``checkpoint`` the file the state
+    was written to (None: no ``--checkpoint``). A KeyboardInterrupt, so code that handles
+    Ctrl-C still does; the CLI prints the partial result and exits with status 130."""
+
+    exit_code = 130
+
+    def __init__(self, result: object, step: int, checkpoint: str | None) -> None:
+        super().__init__(f"interrupted after {step} steps")
+        self.result = result
+        self.step = step
+        self.checkpoint = checkpoint
+
+
+class DistributedError(FitFailedError):
+    """A distributed run lost a worker, or could not reach the others in time (exit 1)."""

@@ -53,6 +53,8 @@ class FitResult:
     dataset: Any = field(default=None, repr=False)  # the Problem fitted (for plots; not saved)
     method_auto: str | None = None  # --method auto: why it chose `method`
 
+    distributed: dict[str, Any] | None = None  # world size, rank, backend of a distributed run
+
     def predict(self, x: Any) -> np.ndarray:
         """The fitted model at ``x`` (float64 NumPy); in the scaled variable when scaled."""
         return evaluate(x, self.coef, self.domain, self.scaled_coef)
@@ -123,6 +125,8 @@ class FitResult:
             "scaling": None,
             "data": None if self.data is None else dict(self.data),
         }
+        if self.distributed is not None:
+            doc["distributed"] = dict(self.distributed)
         if self.domain is not None:
             doc["scaling"] = {
                 "domain": self.domain.as_list(),

@@ -19,6 +19,8 @@ from .errors import DivergenceError
 
 LogCallback = Callable[[int, float], None]
 StepCallback = Callable[[int], None]
+# checkpoint(steps_done, history): called after every `checkpoint_every` steps and at the end.
+CheckpointCallback = Callable[[int, list[tuple[int, float]]], None]
 
 # The divergence guard stops a run whose loss is non-finite, or larger than this many times
 # max(initial loss, sum(y^2)) - the loss of the start and of the all-zero model. No converging
@@ -35,6 +37,19 @@ class TrainOutcome:
     loop_seconds: float = 0.0
 
 
+class TrainInterrupted(Exception):
+    """The loop stopped early, at a step boundary, because ``stop()`` said so (Ctrl-C).
+
+    ``step`` steps are done; the method's state is that of the end of step ``step - 1``.
+    """
+
+    def __init__(self, step: int, history: list[tuple[int, float]], seconds: float) -> None:
+        super().__init__(f"interrupted after {step} steps")
+        self.step = step
+        self.history = history
+        self.seconds = seconds
+
+
 def train(
     method: Any,
     backend: Backend,
@@ -45,6 +60,11 @@ def train(
     on_step: StepCallback | None = None,
     step_stride: int = 0,
     bound: float | None = None,
+    start: int = 0,
+    history: list[tuple[int, float]] | None = None,
+    checkpoint: CheckpointCallback | None = None,
+    checkpoint_every: int = 0,
+    stop: Callable[[], bool] | None = None,
 ) -> TrainOutcome:
     """Run ``steps`` steps of ``method`` (gradient + optimizer update), in place.
 
@@ -57,15 +77,23 @@ def train(
     ``bound`` raises :class:`DivergenceError` naming the first step whose loss was bad. The loop
     keeps a device copy of the state at each logged step and, on failure, replays the steps since
     the last one with a check each step, so the exact step is found without a per-step sync.
+
+    Resuming: ``start`` steps are already done (the method restored to that point) and
+    ``history`` holds the losses logged so far; the loop runs steps ``start .. steps - 1``.
+    ``checkpoint(done, history)`` is called after every ``checkpoint_every`` steps and once at
+    the end. ``stop()`` is asked after every step (a host-side flag, no device sync); when it
+    says yes the loop raises :class:`TrainInterrupted` at that step boundary.
     """
-    history: list[tuple[int, float]] = []
+    history = list(history or [])
+    if checkpoint is None:
+        checkpoint_every = 0
     guard = bound is not None
-    snap, snap_step = (method.snapshot(), 0) if guard else (None, 0)
+    snap, snap_step = (method.snapshot(), start) if guard else (None, start)
     backend.synchronize()
-    start = time.perf_counter()
+    start_time = time.perf_counter()
     # Overflow on the way to divergence is reported by the guard, not as NumPy warnings.
     with np.errstate(over="ignore", invalid="ignore"):
-        for t in range(steps):
+        for t in range(start, steps):
             logged = t % log_every == log_every - 1  # the article's `t % 100 == 99`
             loss = method.step(logged)
             if logged:
@@ -79,11 +107,17 @@ def train(
                     snap, snap_step = method.snapshot(), t + 1
             if step_stride and (t + 1) % step_stride == 0 and on_step is not None:
                 on_step(t + 1)
+            if checkpoint_every and (t + 1) % checkpoint_every == 0 and t + 1 < steps:
+                checkpoint(t + 1, history)
+            if stop is not None and stop() and t + 1 < steps:
+                raise TrainInterrupted(t + 1, history, time.perf_counter() - start_time)
         final = backend.scalar(method.loss())
         if guard and _bad(final, bound):
             raise _locate(method, backend, snap, snap_step, steps, bound, history, final)
+    if checkpoint is not None:
+        checkpoint(steps, history)
     backend.synchronize()
-    return TrainOutcome(history, final, time.perf_counter() - start)
+    return TrainOutcome(history, final, time.perf_counter() - start_time)
 
 
 def _bad(value: float, bound: float | None) -> bool:

@@ -21,6 +21,7 @@ class AutogradMethod:
     """Gradient by ``loss.backward()``; update by ``torch.optim``."""
 
     name = "autograd"
+    reduce: Any = None  # distributed: sums (grad, loss) over the ranks (gradfit.distributed)
 
     def __init__(
         self,
@@ -45,6 +46,8 @@ class AutogradMethod:
         residual = self.model.forward(self.w.unbind(0), self.cache) - self.y
         loss = (residual * residual).sum()
         loss.backward()
+        if self.reduce is not None:  # one all_reduce of the gradient and the loss
+            self.w.grad, loss = self.reduce(self.w.grad, loss.detach())
         return loss
 
     def step(self, need_loss: bool) -> Any | None:

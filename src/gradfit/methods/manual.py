@@ -26,6 +26,9 @@ class ManualMethod:
     """Sum of squared errors with the model's hand-derived gradient."""
 
     name = "manual"
+    # Distributed runs: reduce(grad, loss) -> (grad, loss) summed over the ranks, in one
+    # collective (see gradfit.distributed). None: one process.
+    reduce: Any = None
 
     def __init__(
         self,
@@ -56,6 +59,8 @@ class ManualMethod:
         residual = self.model.forward(self.w, self.cache) - self.y
         loss = self.xp.sum(residual * residual) if need_loss else None
         grad = self.model.grad(self.w, self.cache, 2.0 * residual)
+        if self.reduce is not None:
+            grad, loss = self.reduce(grad, loss)
         return loss, grad
 
     def step(self, need_loss: bool) -> Any | None:
@@ -87,9 +92,12 @@ class ManualMethod:
         self.w[...] = w
         if self._lbfgs is not None:
             self._lbfgs.load_state_dict(copy.deepcopy(opt))
-        else:
+        else:  # the namespace stays the method's own (a checkpoint stores none)
+            xp = self.state.get("xp")
             self.state.clear()
-            self.state.update({k: v if k == "xp" else copy.deepcopy(v) for k, v in opt.items()})
+            self.state.update({k: self._own(v) for k, v in opt.items() if k != "xp"})
+            if xp is not None:
+                self.state["xp"] = xp
         if rng is not None:
             self.cache.rng.setstate(rng)
 
@@ -101,6 +109,11 @@ class ManualMethod:
         feats, y = self._all
         self.cache.feats = feats if rows is None else [f[rows] for f in feats]
         self.y = y if rows is None else y[rows]
+
+    def _own(self, v: Any) -> Any:
+        """A private copy of optimizer state, arrays on this run's backend and device."""
+        v = copy.deepcopy(v)
+        return self.backend.asarray(v) if hasattr(v, "shape") else v
 
     def loss(self) -> Any:
         with evaluation(self.cache):

@@ -91,21 +91,27 @@ class NNMethod:
         else:
             self.module = ModelModule(model, cache, w0)
         self.loss_fn = nn.MSELoss(reduction="sum")
+        # What computes the predictions: the module itself, or (distributed) the module wrapped
+        # in DistributedDataParallel, which sums the gradients over the ranks.
+        self.net: Any = self.module
+        self.reduce: Any = None  # distributed: sums the loss over the ranks, when it is read
         self._params = list(self.module.parameters())
         self.optimizer = make_torch_optimizer(spec, self._params)
         self._lbfgs = spec.name == "lbfgs"
 
-    def _closure(self) -> torch.Tensor:
+    def _closure(self, need_loss: bool = True) -> torch.Tensor:
         for p in self._params:  # what optimizer.zero_grad() does, without its overhead
             p.grad = None
-        loss = self.loss_fn(self.module(), self.y)
+        loss = self.loss_fn(self.net(), self.y)
         loss.backward()
+        if self.reduce is not None and need_loss:
+            _, loss = self.reduce(None, loss.detach())
         return loss
 
     def step(self, need_loss: bool) -> Any | None:
         if self._lbfgs:  # evaluates the closure several times; returns the first loss
             return self.optimizer.step(self._closure).detach()
-        loss = self._closure()
+        loss = self._closure(need_loss)
         self.optimizer.step()
         return loss.detach() if need_loss else None
 

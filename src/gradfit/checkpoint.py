@@ -1,0 +1,235 @@
+"""Checkpoints: a run's state on disk, so that a stopped run can continue exactly where it was.
+
+A checkpoint holds what the training loop needs to go on as if it had never stopped: the
+method's snapshot (parameters, optimizer state, the model's RNG state - the same snapshot the
+divergence guard replays from), the number of steps done, the losses logged so far, the
+divergence bound, the seed and the run's config. Resuming from it and running to the end gives
+the same numbers, bit for bit, as the run that was never interrupted (on the same backend,
+device and dtype: the arithmetic is the same operations on the same values).
+
+The file is a NumPy ``.npz`` archive written with ``allow_pickle=False``: the arrays (host
+copies of NumPy arrays and torch tensors) as ``.npy`` members, everything else as one JSON
+document in the member ``meta``. Loading it never runs code from the file. It is written to a
+temporary file beside the target, synced, and renamed over it
+(:func:`gradfit.report.atomic_output`), so a crash or ``kill -9`` during a write leaves the
+previous checkpoint as it was.
+
+torch is imported only when the state holds tensors (a torch run), never for a NumPy run.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import sys
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from .errors import UsageError
+from .report import atomic_output
+
+SCHEMA = "gradfit.checkpoint/1"
+# Fields of the config that may differ between a checkpoint and the run that resumes it: how
+# long to run, how to log, where to write checkpoints, and how many processes share the work.
+RESUMABLE_CHANGES = frozenset(
+    {
+        "steps",
+        "log_every",
+        "checkpoint",
+        "checkpoint_every",
+        "resume",
+        "distributed",
+        "workers",
+        "dist_timeout",
+        "device",
+        "guard",
+    }
+)
+
+
+@dataclass
+class Checkpoint:
+    """One saved point of a run: ``step`` steps done, ``state`` the method's snapshot."""
+
+    step: int
+    state: Any
+    history: list[tuple[int, float]]
+    config: dict[str, Any]
+    seed: int
+    method: str
+    backend: str
+    dtype: str
+    bound: float | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def save_checkpoint(path: str | os.PathLike[str], ckpt: Checkpoint) -> None:
+    """Write ``ckpt`` to ``path`` atomically: the old file stays until the new one is synced."""
+    arrays: dict[str, np.ndarray] = {}
+    meta = {
+        "schema": SCHEMA,
+        "step": int(ckpt.step),
+        "state": _encode(ckpt.state, arrays),
+        "history": [[int(t), float(v)] for t, v in ckpt.history],
+        "config": ckpt.config,
+        "seed": int(ckpt.seed),
+        "method": ckpt.method,
+        "backend": ckpt.backend,
+        "dtype": ckpt.dtype,
+        "bound": None if ckpt.bound is None else float(ckpt.bound),
+        "extra": ckpt.extra,
+    }
+    text = json.dumps(meta, allow_nan=True)
+    arrays["meta"] = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+    buffer = io.BytesIO()
+    np.savez(buffer, allow_pickle=False, **arrays)
+    with atomic_output(path) as tmp, open(tmp, "wb") as fh:
+        fh.write(buffer.getbuffer())
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
+    """Read a checkpoint written by :func:`save_checkpoint`; one-line :class:`UsageError` for a
+    missing, truncated, corrupt or foreign file."""
+    p = Path(path)
+    if not p.is_file():
+        raise UsageError(f"cannot resume from {p}: no such file")
+    try:
+        with np.load(p, allow_pickle=False) as npz:
+            arrays = {name: npz[name] for name in npz.files}
+        meta = json.loads(bytes(arrays.pop("meta")).decode("utf-8"))
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, UnicodeDecodeError):
+        raise UsageError(
+            f"cannot resume from {p}: not a gradfit checkpoint, or a truncated one"
+        ) from None
+    if not isinstance(meta, dict) or meta.get("schema") != SCHEMA:
+        found = meta.get("schema") if isinstance(meta, dict) else None
+        raise UsageError(f"cannot resume from {p}: schema {found!r}, expected {SCHEMA!r}")
+    try:
+        return Checkpoint(
+            step=int(meta["step"]),
+            state=_decode(meta["state"], arrays),
+            history=[(int(t), float(v)) for t, v in meta["history"]],
+            config=dict(meta["config"]),
+            seed=int(meta["seed"]),
+            method=str(meta["method"]),
+            backend=str(meta["backend"]),
+            dtype=str(meta["dtype"]),
+            bound=None if meta["bound"] is None else float(meta["bound"]),
+            extra=dict(meta.get("extra") or {}),
+        )
+    except (KeyError, TypeError, ValueError):
+        raise UsageError(f"cannot resume from {p}: the checkpoint is incomplete") from None
+
+
+def check_compatible(ckpt: Checkpoint, config: dict[str, Any], where: str) -> None:
+    """Refuse to resume a run whose options differ from the checkpoint's (other than those in
+    :data:`RESUMABLE_CHANGES`), naming the first option that differs."""
+    for key, saved in ckpt.config.items():
+        if key in RESUMABLE_CHANGES:
+            continue
+        now = config.get(key)
+        if key == "method" and now == "auto":
+            continue  # auto resolves per run (a distributed run makes it manual): take the saved
+        if _normal(now) != _normal(saved):
+            option = "--" + key.replace("_", "-")
+            raise UsageError(
+                f"cannot resume from {where}: it was written by a run with {option} {saved!r}, "
+                f"this run has {now!r}; resume with the checkpoint's own options"
+            )
+    if config.get("steps", ckpt.step) < ckpt.step:
+        raise UsageError(
+            f"cannot resume from {where}: it is at step {ckpt.step}, past --steps "
+            f"{config.get('steps')}"
+        )
+
+
+def _normal(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return [_normal(v) for v in value]
+    if isinstance(value, list):
+        return [_normal(v) for v in value]
+    return value
+
+
+# --- encoding: JSON with arrays on the side -------------------------------------------------
+
+
+def _encode(obj: Any, arrays: dict[str, np.ndarray]) -> Any:
+    if obj is None or isinstance(obj, (bool, int, float, str)):
+        return obj
+    if isinstance(obj, ModuleType):  # an array namespace (xp): the method keeps its own
+        return {"__namespace__": obj.__name__}
+    if isinstance(obj, (np.ndarray, np.generic)):
+        key = f"a{len(arrays)}"
+        arrays[key] = np.array(obj)
+        return {"__ndarray__": key, "scalar": isinstance(obj, np.generic)}
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(obj, torch.Tensor):
+        key = f"a{len(arrays)}"
+        arrays[key] = obj.detach().cpu().numpy().copy()
+        return {"__tensor__": key}
+    if isinstance(obj, tuple):
+        return {"__tuple__": [_encode(v, arrays) for v in obj]}
+    if isinstance(obj, list):
+        return [_encode(v, arrays) for v in obj]
+    if isinstance(obj, dict):
+        return {"__dict__": [[_encode(k, arrays), _encode(v, arrays)] for k, v in obj.items()]}
+    raise TypeError(f"cannot store {type(obj).__name__} in a checkpoint")
+
+
+def _decode(obj: Any, arrays: dict[str, np.ndarray]) -> Any:
+    if isinstance(obj, list):
+        return [_decode(v, arrays) for v in obj]
+    if not isinstance(obj, dict):
+        return obj
+    if "__ndarray__" in obj:
+        a = arrays[obj["__ndarray__"]]
+        return a[()] if obj.get("scalar") else a.copy()
+    if "__tensor__" in obj:
+        import torch
+
+        return torch.from_numpy(arrays[obj["__tensor__"]].copy())
+    if "__tuple__" in obj:
+        return tuple(_decode(v, arrays) for v in obj["__tuple__"])
+    if "__dict__" in obj:
+        return {_decode(k, arrays): _decode(v, arrays) for k, v in obj["__dict__"]}
+    if "__namespace__" in obj:
+        return None
+    raise ValueError("unknown entry in checkpoint")
+
+
+def config_from_checkpoint(ckpt: Checkpoint) -> Any:
+    """The :class:`~gradfit.config.FitConfig` of the run that wrote ``ckpt``."""
+    from dataclasses import fields
+
+    from .config import FitConfig
+
+    names = {f.name for f in fields(FitConfig)}
+    values = {k: v for k, v in ckpt.config.items() if k in names}
+    for key in ("betas", "x_range", "init"):
+        if values.get(key) is not None:
+            values[key] = tuple(values[key])
+    values.update(seed=ckpt.seed, checkpoint=None, checkpoint_every=None, resume=None)
+    values.update(distributed=False, workers=None)
+    return FitConfig(**values)
+
+
+def resumes(resume: str | None, checkpoint: str | None) -> bool:
+    """Whether a run with these options continues from a checkpoint: ``--resume FILE`` does,
+    except that ``--checkpoint FILE --resume FILE`` (the same file) starts afresh while FILE
+    does not exist - so the same command serves a first start and every restart."""
+    if resume is None:
+        return False
+    return not (checkpoint is not None and _same(resume, checkpoint) and not Path(resume).exists())
+
+
+def _same(a: str, b: str) -> bool:
+    return os.path.abspath(a) == os.path.abspath(b)

@@ -1,0 +1,259 @@
+"""Data-parallel fitting on torch.distributed (gloo, 127.0.0.1): 2 processes give the
+1-process numbers, and a dead or missing worker ends the run within the timeout, never a hang."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import REPO, rel_err, run_gradfit
+
+import gradfit
+from gradfit.checkpoint import load_checkpoint
+from gradfit.distributed import DistContext, free_port, worker_argv
+
+pytest.importorskip("torch.distributed")
+
+
+def _json(path: Path) -> dict:
+    return json.loads(path.read_text())
+
+
+@pytest.mark.parametrize(
+    ("options", "config"),
+    [
+        (["--backend", "numpy", "--points", "2001"], dict(backend="numpy", points=2001)),
+        (
+            ["--backend", "torch", "--dtype", "float64", "--method", "autograd"],
+            dict(backend="torch", dtype="float64", method="autograd"),
+        ),
+        (
+            ["--backend", "torch", "--dtype", "float64", "--method", "nn", "--optimizer", "adam"],
+            dict(
+                backend="torch", dtype="float64", method="nn", optimizer="adam", lr=1e-2, steps=500
+            ),
+        ),
+    ],
+    ids=["manual-numpy-torchrun", "autograd-torch", "nn-ddp"],
+)
+def test_two_processes_log_the_one_process_numbers(
+    tmp_path: Path, options: list[str], config: dict
+) -> None:
+    """Same logged losses (1e-9 relative; the sums are grouped differently) and coefficients."""
+    config = {"steps": 2000, **config}  # DDP's per-step overhead: fewer steps for nn
+    options = [*options, "--steps", str(config["steps"])]
+    if config.get("lr"):
+        options = [*options, "--lr", str(config["lr"])]
+    one = gradfit.run(gradfit.FitConfig(seed=7, **config), reference=False)
+    if config["backend"] == "numpy":  # torchrun itself, as the documentation runs it
+        launch = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2"]
+        launch += ["--master-addr", "127.0.0.1", "--master-port", str(free_port())]
+        launch += ["-m", "gradfit", "fit", "--distributed"]
+    else:  # gradfit's own launcher
+        launch = [sys.executable, "-m", "gradfit", "fit", "--workers", "2"]
+    two = subprocess.run(
+        [*launch, *options, "--seed", "7", "--json", "-"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+        env=dict(os.environ, OMP_NUM_THREADS="1"),
+    )
+    assert two.returncode == 0, two.stderr
+    b = json.loads(two.stdout)  # rank 0 alone prints: one document
+    assert [t for t, _ in one.loss_history] == [t for t, _ in b["loss_history"]]
+    assert rel_err([v for _, v in one.loss_history], [v for _, v in b["loss_history"]]) < 1e-9
+    np.testing.assert_allclose(b["coef"], one.coef, rtol=1e-9, atol=1e-12)
+    assert b["distributed"] == {"world_size": 2, "rank": 0, "backend": "gloo", "rows": 1000}
+
+
+def test_rows_are_split_into_contiguous_near_equal_shares() -> None:
+    shares = [DistContext(r, 3, r, "gloo", 1.0).rows(10) for r in range(3)]
+    assert [(s.start, s.stop) for s in shares] == [(0, 3), (3, 6), (6, 10)]
+    assert worker_argv(["fit", "--workers", "2", "--seed", "1"]) == [
+        "fit",
+        "--seed",
+        "1",
+        "--distributed",
+    ]
+
+
+def _rank_processes(timeout: float, steps: int = 10**8) -> tuple[subprocess.Popen, ...]:
+    env = dict(os.environ, MASTER_ADDR="127.0.0.1", MASTER_PORT=str(free_port()), WORLD_SIZE="2")
+    args = [sys.executable, "-m", "gradfit", "fit", "--distributed", "--backend", "numpy"]
+    args += ["--steps", str(steps), "--log-every", "1000", "--timeout", str(timeout)]
+    return tuple(
+        subprocess.Popen(
+            args,
+            env=env | {"RANK": str(rank)},
+            cwd=REPO,
+            stdout=subprocess.PIPE if rank == 0 else subprocess.DEVNULL,
+            stderr=subprocess.PIPE if rank == 0 else subprocess.DEVNULL,
+            text=True,
+        )
+        for rank in range(2)
+    )
+
+
+def test_a_hung_rank_fails_the_others_within_the_timeout() -> None:
+    """A rank that stops answering (SIGSTOP) makes rank 0 fail after --timeout, one line."""
+    timeout = 2.0
+    lead, other = _rank_processes(timeout)
+    try:
+        assert lead.stdout.readline().startswith("999 ")  # both ranks are training
+        start = time.monotonic()
+        other.send_signal(signal.SIGSTOP)
+        _, err = lead.communicate(timeout=timeout + 30)
+        elapsed = time.monotonic() - start
+    finally:
+        for p in (lead, other):
+            p.kill()
+            p.wait(timeout=30)
+    assert lead.returncode == 1
+    assert timeout - 0.5 < elapsed < timeout + 5
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("gradfit: error: rank 0 of 2 lost contact")
+
+
+def test_a_worker_that_cannot_reach_the_others_fails_within_the_timeout() -> None:
+    env = dict(os.environ, MASTER_ADDR="127.0.0.1", MASTER_PORT=str(free_port()))
+    env.update(WORLD_SIZE="2", RANK="1")
+    start = time.monotonic()
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "gradfit",
+            "fit",
+            "--distributed",
+            "--backend",
+            "numpy",
+            *["--timeout", "1"],
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 1
+    assert time.monotonic() - start < 1 + 10  # the timeout, the grace, starting Python
+    assert proc.stderr.startswith("gradfit: error: rank 1 of 2 could not join")
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_workers_launcher_reports_a_killed_worker_in_one_line() -> None:
+    """kill -9 of one worker of 'gradfit fit --workers 2': the other fails at once (its
+    connection breaks), and the command exits 1 with one line naming the cause."""
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gradfit",
+            "fit",
+            "--workers",
+            "2",
+            "--backend",
+            "numpy",
+            *["--steps", str(10**8), "--log-every", "1000", "--timeout", "3"],
+        ],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout.readline().startswith("999 ")
+        children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+        assert len(children) == 2
+        start = time.monotonic()
+        os.kill(int(children[1]), signal.SIGKILL)
+        _, err = proc.communicate(timeout=40)
+        elapsed = time.monotonic() - start
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
+    assert proc.returncode == 1 and elapsed < 3 + 10
+    assert err == (
+        "gradfit: error: worker 1 of 2 was killed by SIGKILL; the run failed "
+        "(the other workers stopped)\n"
+    )
+
+
+def test_distributed_without_torchrun_is_a_usage_error() -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE", "MASTER_ADDR")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "gradfit", "fit", "--distributed", "--backend", "numpy"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2 and "torchrun" in proc.stderr
+
+
+def test_a_two_process_checkpoint_resumes_in_one_process(tmp_path: Path) -> None:
+    """Rank 0 writes the checkpoint; its parameters are global, so one process can go on."""
+    ckpt = tmp_path / "run.ckpt"
+    opts = ["--backend", "numpy", "--seed", "5", "--optimizer", "adam", "--lr", "0.01"]
+    two = run_gradfit("fit", *opts, "--steps", "700", "--workers", "2", "--checkpoint", str(ckpt))
+    assert two.returncode == 0, two.stderr
+    config = gradfit.FitConfig(backend="numpy", seed=5, optimizer="adam", lr=0.01)
+    whole = gradfit.run(config, reference=False)
+    resumed = gradfit.run(replace(config, resume=str(ckpt)), reference=False)
+    assert rel_err([v for _, v in whole.loss_history], [v for _, v in resumed.loss_history]) < 1e-9
+    np.testing.assert_allclose(resumed.coef, whole.coef, rtol=1e-9, atol=1e-12)
+
+
+WORKER_RUN = ["--backend", "numpy", "--seed", "2", "--steps", str(10**8), "--log-every", "500"]
+WORKER_RUN += ["--checkpoint"]
+
+
+def test_ctrl_c_stops_all_workers_at_the_same_step_and_writes_the_checkpoint(
+    tmp_path: Path,
+) -> None:
+    ckpt = tmp_path / "run.ckpt"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gradfit", "fit", "--workers", "2", *WORKER_RUN, str(ckpt)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout.readline().startswith("499 ")
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
+    assert proc.returncode == 130, err
+    done = load_checkpoint(ckpt).step
+    assert done % 500 == 0  # the ranks agree to stop at a logged step
+    assert out.count("Result: y = ") == 1
+    assert err == (
+        f"gradfit: interrupted after {done} steps; checkpoint written to {ckpt} "
+        f"(continue with: gradfit fit --resume {ckpt})\n"
+    )
+
+
+def test_a_statistics_method_is_summed_once_and_not_wrapped() -> None:
+    """The hook a sufficient-statistics method (gram) plugs into: distribute(reduce), once."""
+
+    class Stats:
+        name = "stats"
+
+        def distribute(self, reduce) -> None:
+            self.summed_with = reduce
+
+    ctx = DistContext(0, 2, 0, "gloo", 1.0)
+    method = Stats()
+    assert ctx.attach(method) is method
+    assert method.summed_with == ctx.reduce
