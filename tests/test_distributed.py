@@ -257,3 +257,19 @@ def test_a_statistics_method_is_summed_once_and_not_wrapped() -> None:
     method = Stats()
     assert ctx.attach(method) is method
     assert method.summed_with == ctx.reduce
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--workers", "2", "--method", "gram"], "--method gram does not run distributed yet"),
+        (["--workers", "2", "--batch-size", "10"], "--batch-size does not run distributed yet"),
+        (["--distributed", "--batch-size", "10"], "--batch-size does not run distributed yet"),
+    ],
+)
+def test_combinations_that_do_not_run_distributed_are_refused(capsys, args, message) -> None:
+    from gradfit.cli import main
+
+    assert main(["fit", "--backend", "numpy", *args]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("gradfit: error: ") and message in err and err.count("\n") == 1

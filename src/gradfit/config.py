@@ -83,6 +83,11 @@ class FitConfig:
                     "--method gram does not run distributed yet (its statistics need one "
                     "all_reduce of X^T X, X^T y and y^T y); use --method manual"
                 )
+            if self.batch_size is not None:
+                raise UsageError(
+                    "--batch-size does not run distributed yet (each rank would draw its own "
+                    "mini-batches); use full batches with --distributed/--workers"
+                )
             if self.method == "auto":  # per-step all_reduce of the gradient: manual's way
                 return replace(self, method="manual").validated()
         if self.method in TORCH_ONLY and self.backend == "numpy":
