@@ -10,7 +10,6 @@ loss, and ``torch.optim`` to move the parameters - the PyTorch tutorial's last r
 
 from __future__ import annotations
 
-import copy
 import warnings
 from typing import Any
 
@@ -20,8 +19,9 @@ from torch import nn
 
 from ..backends import Backend
 from ..models import evaluation
-from ..optim import OptimizerSpec, make_torch_optimizer
+from ..optim import OptimizerSpec
 from ..problem import Problem
+from .torch_base import TorchMethod
 
 
 class ModelModule(nn.Module):
@@ -62,7 +62,7 @@ class LinearModule(nn.Module):
         return torch.cat([linear.bias.detach(), linear.weight.detach().reshape(-1)])
 
 
-class NNMethod:
+class NNMethod(TorchMethod):
     """Loss ``nn.MSELoss(reduction='sum')`` on a module's output; ``torch.optim`` step."""
 
     def __init__(
@@ -76,69 +76,47 @@ class NNMethod:
         seed: int = 0,
     ) -> None:
         self.name = name
-        self.backend = backend
-        self.y = problem.y
-        cache = model.prepare(problem.x, backend, seed)
-        self._rng = cache.rng
-        self._cache = cache
+        self._setup(model, problem, backend, seed)
+        self._rng = self.cache.rng  # distributed.attach asks: does a pass skip a weight?
         w0 = backend.asarray(np.array(init, dtype=np.float64))
         if name == "nn" and model.kind == "poly":
-            n = len(cache.feats)
-            feats = (
-                torch.stack(cache.feats, dim=-1) if n else problem.x.new_empty((len(problem), 0))
-            )
-            self.module: Any = LinearModule(feats, w0)
+            feats = self.cache.feats
+            matrix = torch.stack(feats, dim=-1) if feats else problem.x.new_empty((len(problem), 0))
+            self.module: Any = LinearModule(matrix, w0)
         else:
-            self.module = ModelModule(model, cache, w0)
+            self.module = ModelModule(model, self.cache, w0)
         self.loss_fn = nn.MSELoss(reduction="sum")
         # What computes the predictions: the module itself, or (distributed) the module wrapped
         # in DistributedDataParallel, which sums the gradients over the ranks.
         self.net: Any = self.module
-        self.reduce: Any = None  # distributed: sums the loss over the ranks, when it is read
-        self._params = list(self.module.parameters())
-        self.optimizer = make_torch_optimizer(spec, self._params)
-        self._lbfgs = spec.name == "lbfgs"
+        self._start(self.module.parameters(), spec)
 
-    def _closure(self, need_loss: bool = True) -> torch.Tensor:
-        for p in self._params:  # what optimizer.zero_grad() does, without its overhead
-            p.grad = None
-        loss = self.loss_fn(self.net(), self.y)
-        loss.backward()
-        if self.reduce is not None and need_loss:
+    def _forward_loss(self) -> Any:
+        return self.loss_fn(self.net(), self.y)
+
+    def _reduced(self, loss: Any, need_loss: bool) -> Any:
+        if self.reduce is not None and need_loss:  # DDP sums the gradients; the loss, here
             _, loss = self.reduce(None, loss.detach())
         return loss
 
-    def step(self, need_loss: bool) -> Any | None:
-        if self._lbfgs:  # evaluates the closure several times; returns the first loss
-            return self.optimizer.step(self._closure).detach()
-        loss = self._closure(need_loss)
-        self.optimizer.step()
-        return loss.detach() if need_loss else None
+    def _param_state(self) -> Any:
+        return self.module.state_dict()
 
-    def snapshot(self) -> Any:
-        rng = self._rng.getstate() if self._rng is not None else None
-        return copy.deepcopy((self.module.state_dict(), self.optimizer.state_dict(), rng))
-
-    def restore(self, snap: Any) -> None:
-        params, opt, rng = copy.deepcopy(snap)
-        self.module.load_state_dict(params)
-        self.optimizer.load_state_dict(opt)
-        if rng is not None:
-            self._rng.setstate(rng)
+    def _load_param_state(self, state: Any) -> None:
+        self.module.load_state_dict(state)
 
     def select(self, rows: Any) -> None:
         """Use only data rows ``rows`` (None: all) for the next steps (mini-batches)."""
-        if not hasattr(self, "_all"):
-            features = getattr(self.module, "features", None)
-            self._all = (self._cache.feats, self.y, features)
-        feats, y, features = self._all
-        self._cache.feats = feats if rows is None else [f[rows] for f in feats]
-        self.y = y if rows is None else y[rows]
+        features = getattr(self.module, "features", None)
+        if not hasattr(self, "_all_features"):
+            self._all_features = features
+        super().select(rows)
         if features is not None:
-            self.module.features = features if rows is None else features[rows]
+            full = self._all_features
+            self.module.features = full if rows is None else full[rows]
 
     def loss(self) -> Any:
-        with torch.no_grad(), evaluation(self._cache):
+        with torch.no_grad(), evaluation(self.cache):
             return self.loss_fn(self.module(), self.y)
 
     def params(self) -> np.ndarray:
