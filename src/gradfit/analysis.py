@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 from numpy.polynomial import Polynomial as NpPolynomial
 
+from .scaling import as_float64
 from .stats import VANDER
 
 
@@ -27,8 +28,8 @@ def closed_form(x: Any, y: Any, degree: int = 3) -> Optimum:
     monomial coefficients of x. This is what gradient descent on the sum of squared errors walks
     toward; the loss is the sum of squared residuals, the article's loss.
     """
-    xs = _as_float64(x)
-    ys = _as_float64(y)
+    xs = as_float64(x)
+    ys = as_float64(y)
     fitted = NpPolynomial.fit(xs, ys, degree)
     poly = fitted.convert()
     coef = np.zeros(degree + 1)
@@ -37,12 +38,6 @@ def closed_form(x: Any, y: Any, degree: int = 3) -> Optimum:
     # is far from 0 (x in [1e6, 1e6 + 10] would give a loss 30 times too large).
     residual = fitted(xs) - ys
     return Optimum(coef, float(residual @ residual))
-
-
-def _as_float64(a: Any) -> np.ndarray:
-    if hasattr(a, "detach"):  # a torch tensor, possibly on a GPU
-        a = a.detach().cpu().numpy()
-    return np.asarray(a, dtype=np.float64).reshape(-1)
 
 
 # --- the quadratic picture: what gradient descent on least squares does, exactly ------------
@@ -101,15 +96,12 @@ class Spectrum:
         return 1.0 / self.lambda_max, momentum
 
 
-_VANDER = VANDER
-
-
 def design_matrix(model: Any, x: Any) -> np.ndarray | None:
     """``X`` with ``y_pred = X @ w`` in float64, for models linear in their parameters (poly);
     None for the others (legendre3, dynamic)."""
     if getattr(model, "kind", None) != "poly":
         return None
-    return _VANDER[model.basis](_as_float64(x), model.degree)
+    return VANDER[model.basis](as_float64(x), model.degree)
 
 
 def hessian_spectrum(model: Any, x: Any, w: Any = None, chunk: int = 1 << 20) -> Spectrum:
@@ -118,7 +110,7 @@ def hessian_spectrum(model: Any, x: Any, w: Any = None, chunk: int = 1 << 20) ->
     at parameters ``w`` (the Hessian near a good fit)."""
     exact = getattr(model, "kind", None) == "poly"
     if exact:
-        xs = _as_float64(x)
+        xs = as_float64(x)
         with np.errstate(over="ignore", invalid="ignore"):  # reported below
             gram = np.zeros((model.n_params, model.n_params))
             for start in range(0, xs.size, chunk):
@@ -150,7 +142,7 @@ def jacobian(model: Any, x: Any, w: np.ndarray, h: float = 1e-6) -> np.ndarray:
     from .backends import resolve_backend
 
     be = resolve_backend("numpy", "cpu", "float64")
-    cache = model.prepare(be.asarray(_as_float64(x)), be, 0)
+    cache = model.prepare(be.asarray(as_float64(x)), be, 0)
     if cache.rng is not None:
         cache.rng = _Deepest()
     cols = []
@@ -214,7 +206,7 @@ def quadratic_path(model: Any, x: Any, y: Any, w0: Any) -> QuadraticPath | None:
     X = design_matrix(model, x)
     if X is None:
         return None
-    ys = _as_float64(y)
+    ys = as_float64(y)
     w_star, *_ = np.linalg.lstsq(X, ys, rcond=None)
     residual = X @ w_star - ys
     spectrum = hessian_spectrum(model, x)

@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from .analysis import _as_float64
 from .errors import UsageError
 from .report import atomic_output
+from .scaling import as_float64
 
 MAX_POINTS = 2000  # data points drawn; larger data sets are thinned evenly
 STYLES = ("-", "--", ":", "-.")
@@ -51,7 +51,7 @@ def fit_plot_data(result: Any, x: Any = None, y: Any = None) -> PlotData:
         x, y = result.dataset.sample(MAX_POINTS)
     elif x is None:
         x, y = result.dataset.x, result.dataset.y
-    xs, ys = _thin(_as_float64(x), _as_float64(y))
+    xs, ys = _thin(as_float64(x), as_float64(y))
     grid = np.linspace(float(xs.min()), float(xs.max()), 400)
     steps, losses = _history(result.loss_history)
     opt = result.optimum.loss if result.optimum is not None else None
@@ -64,7 +64,7 @@ def fit_plot_data(result: Any, x: Any = None, y: Any = None) -> PlotData:
 
 def compare_plot_data(comparison: Any, x: Any, y: Any) -> PlotData:
     """What ``gradfit compare --plot`` draws: one curve and one loss line per successful run."""
-    xs, ys = _thin(_as_float64(x), _as_float64(y))
+    xs, ys = _thin(as_float64(x), as_float64(y))
     grid = np.linspace(float(xs.min()), float(xs.max()), 400)
     curves = []
     for row in comparison.rows:
