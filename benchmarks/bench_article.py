@@ -291,8 +291,9 @@ def default_seed_dir() -> Path:
     return Path(env) if env else REPO.parent / "shared" / "seed"
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def benchmark_parser(description: str) -> argparse.ArgumentParser:
+    """The options every benchmark script shares: --repeat, --seed-dir, --json."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument(
         "--repeat",
         type=int,
@@ -315,20 +316,36 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="FILE",
         help="also write the numbers as JSON to FILE",
     )
+    return parser
+
+
+def parse_benchmark_args(
+    parser: argparse.ArgumentParser, argv: Sequence[str] | None
+) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.repeat < 1:
         parser.error("--repeat must be >= 1")
+    return args
+
+
+def article_dir(seed_dir: Path | None, skipped: str) -> Path | None:
+    """The folder holding both article scripts, or None (after saying what is ``skipped``)."""
+    seed_dir = seed_dir or default_seed_dir()
+    missing = [n for n in SEED_FILES.values() if not (seed_dir / n).is_file()]
+    if missing:
+        print(f"article scripts not found in {seed_dir} ({', '.join(missing)}): {skipped}")
+        return None
+    return seed_dir
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_benchmark_args(benchmark_parser(__doc__.splitlines()[0]), argv)
 
     import torch  # imported up front: neither side's timing pays for it
 
-    seed_dir: Path | None = args.seed_dir or default_seed_dir()
-    missing = [n for n in SEED_FILES.values() if not (seed_dir / n).is_file()]
-    if missing:
-        print(
-            f"article scripts not found in {seed_dir} ({', '.join(missing)}): "
-            "the article comparisons are skipped; timing gradfit alone"
-        )
-        seed_dir = None
+    seed_dir = article_dir(
+        args.seed_dir, "the article comparisons are skipped; timing gradfit alone"
+    )
 
     print(
         f"python {platform.python_version()}, numpy {np.__version__}, torch {torch.__version__}"

@@ -22,7 +22,6 @@ Run: ``python benchmarks/bench_methods.py [--repeat N] [--seed-dir PATH] [--json
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import gc
 import io
@@ -47,8 +46,10 @@ from bench_article import (
     SEED_FILES,
     Timing,
     _jsonable,
-    default_seed_dir,
+    article_dir,
+    benchmark_parser,
     max_rel_diff,
+    parse_benchmark_args,
     parse_loss_lines,
     run_article,
 )
@@ -569,41 +570,8 @@ def print_split(split: dict[str, dict[str, dict[int, dict[str, Any]]]]) -> dict[
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--repeat",
-        type=int,
-        default=5,
-        metavar="N",
-        help="timed repeats per measurement, after one warm-up (default: 5)",
-    )
-    parser.add_argument(
-        "--seed-dir",
-        type=Path,
-        default=None,
-        metavar="PATH",
-        help="folder with seed_numpy.py and seed_torch.py "
-        "(default: $GRADFIT_SEED_DIR or <repo>/../shared/seed)",
-    )
-    parser.add_argument(
-        "--json",
-        type=Path,
-        default=None,
-        metavar="FILE",
-        help="also write the numbers as JSON to FILE",
-    )
-    args = parser.parse_args(argv)
-    if args.repeat < 1:
-        parser.error("--repeat must be >= 1")
-
-    seed_dir: Path | None = args.seed_dir or default_seed_dir()
-    missing = [n for n in SEED_FILES.values() if not (seed_dir / n).is_file()]
-    if missing:
-        print(
-            f"article scripts not found in {seed_dir} ({', '.join(missing)}): "
-            "the article rows and ratios are skipped"
-        )
-        seed_dir = None
+    args = parse_benchmark_args(benchmark_parser(__doc__.splitlines()[0]), argv)
+    seed_dir = article_dir(args.seed_dir, "the article rows and ratios are skipped")
 
     print(
         f"python {platform.python_version()}, numpy {np.__version__}, torch {torch.__version__}"
