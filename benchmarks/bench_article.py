@@ -291,6 +291,29 @@ def default_seed_dir() -> Path:
     return Path(env) if env else REPO.parent / "shared" / "seed"
 
 
+def platform_info() -> dict[str, Any]:
+    """What the numbers were measured on (recorded in every benchmark's JSON)."""
+    import torch
+
+    return {
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "torch": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
+        "cpus": os.cpu_count(),
+        "machine": platform.platform(),
+    }
+
+
+def machine_line() -> str:
+    """The first line every benchmark prints: versions, threads, CPUs."""
+    i = platform_info()
+    return (
+        f"python {i['python']}, numpy {i['numpy']}, torch {i['torch']} "
+        f"({i['torch_threads']} threads), {i['cpus']} CPUs, gradfit {gradfit.__version__}"
+    )
+
+
 def benchmark_parser(description: str) -> argparse.ArgumentParser:
     """The options every benchmark script shares: --repeat, --seed-dir, --json."""
     parser = argparse.ArgumentParser(description=description)
@@ -341,17 +364,11 @@ def article_dir(seed_dir: Path | None, skipped: str) -> Path | None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_benchmark_args(benchmark_parser(__doc__.splitlines()[0]), argv)
 
-    import torch  # imported up front: neither side's timing pays for it
-
     seed_dir = article_dir(
         args.seed_dir, "the article comparisons are skipped; timing gradfit alone"
     )
 
-    print(
-        f"python {platform.python_version()}, numpy {np.__version__}, torch {torch.__version__}"
-        f" ({torch.get_num_threads()} threads), {os.cpu_count()} CPUs, "
-        f"gradfit {gradfit.__version__}, repeat {args.repeat}"
-    )
+    print(f"{machine_line()}, repeat {args.repeat}")
     loops = {b: bench_loops(b, seed_dir, args.repeat) for b in SEED_FILES}
     procs = {b: bench_processes(b, seed_dir, args.repeat) for b in SEED_FILES}
     print_report(loops, procs)
@@ -361,14 +378,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "init": list(INIT),
             "repeat": args.repeat,
             "seed_dir": None if seed_dir is None else str(seed_dir),
-            "platform": {
-                "python": platform.python_version(),
-                "numpy": np.__version__,
-                "torch": torch.__version__,
-                "torch_threads": torch.get_num_threads(),
-                "cpus": os.cpu_count(),
-                "machine": platform.platform(),
-            },
+            "platform": platform_info(),
             "targets": {"loop": LOOP_TARGET, "process": PROCESS_TARGET, "loss_rtol": LOSS_RTOL},
             "loop": _jsonable(loops),
             "process": _jsonable(procs),

@@ -28,7 +28,6 @@ import io
 import json
 import math
 import os
-import platform
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -48,9 +47,11 @@ from bench_article import (
     _jsonable,
     article_dir,
     benchmark_parser,
+    machine_line,
     max_rel_diff,
     parse_benchmark_args,
     parse_loss_lines,
+    platform_info,
     run_article,
 )
 from torch.profiler import ProfilerActivity, profile
@@ -573,11 +574,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_benchmark_args(benchmark_parser(__doc__.splitlines()[0]), argv)
     seed_dir = article_dir(args.seed_dir, "the article rows and ratios are skipped")
 
-    print(
-        f"python {platform.python_version()}, numpy {np.__version__}, torch {torch.__version__}"
-        f" ({torch.get_num_threads()} threads), {os.cpu_count()} CPUs, "
-        f"gradfit {gradfit.__version__}, repeat {args.repeat}"
-    )
+    print(f"{machine_line()}, repeat {args.repeat}")
     subjects = {s.key: s for s in make_subjects(seed_dir)}
     bench_steps(list(subjects.values()), args.repeat)
     split = bench_split(args.repeat)
@@ -603,14 +600,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "points": POINTS,
             "repeat": args.repeat,
             "seed_dir": None if seed_dir is None else str(seed_dir),
-            "platform": {
-                "python": platform.python_version(),
-                "numpy": np.__version__,
-                "torch": torch.__version__,
-                "torch_threads": torch.get_num_threads(),
-                "cpus": os.cpu_count(),
-                "machine": platform.platform(),
-            },
+            "platform": platform_info(),
             "per_step_s": {k: s.timing for k, s in subjects.items()},
             "ratios": step_ratios,
             "loss_max_rel_diff": loss_diffs,
