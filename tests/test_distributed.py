@@ -273,3 +273,20 @@ def test_combinations_that_do_not_run_distributed_are_refused(capsys, args, mess
     assert main(["fit", "--backend", "numpy", *args]) == 2
     err = capsys.readouterr().err
     assert err.startswith("gradfit: error: ") and message in err and err.count("\n") == 1
+
+
+def test_a_worker_killed_by_a_signal_is_named_with_its_last_words(tmp_path: Path) -> None:
+    """A C++ abort prints one line before SIGABRT; the launcher's one line carries it."""
+    from gradfit.distributed import _failure
+
+    with open(tmp_path / "err", "w+b") as err:
+        err.write(b"99 2.5\nterminate called without an active exception\n\n")
+        line = _failure(1, -signal.SIGABRT, 2, err)
+    assert line == (
+        "worker 1 of 2 was killed by SIGABRT (terminate called without an active exception); "
+        "the run failed (the other workers stopped)"
+    )
+    with open(tmp_path / "quiet", "w+b") as err:
+        assert _failure(0, -signal.SIGKILL, 3, err) == (
+            "worker 0 of 3 was killed by SIGKILL; the run failed (the other workers stopped)"
+        )

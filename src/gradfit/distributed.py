@@ -27,6 +27,7 @@ torch.distributed is imported only here, on the distributed path.
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import re
 import signal
@@ -276,6 +277,10 @@ def run_distributed(
             f"({_first_line(exc)})"
         ) from None
     finally:
+        # DDP's modules hold the process group in reference cycles; freed only by a later
+        # collection, possibly at interpreter exit, their gloo threads end in std::terminate
+        # (SIGABRT). Free them now, while the group is alive, then destroy it.
+        gc.collect()
         with contextlib.suppress(Exception):  # tearing down after a failure
             dist.destroy_process_group()
 
@@ -430,17 +435,20 @@ def _supervise(
 
 def _failure(rank: int, status: int, workers: int, err: Any) -> str:
     """One line: why worker ``rank`` failed."""
+    err.seek(0)
+    lines = err.read().decode("utf-8", "replace").splitlines()
     if status < 0:
         try:
             name = signal.Signals(-status).name
         except ValueError:
             name = f"signal {-status}"
+        # What it said last (a C++ abort's "terminate called ..."), for a bug report.
+        last = next((line.strip() for line in reversed(lines) if line.strip()), "")
+        said = f" ({last[:200]})" if last else ""
         return (
-            f"worker {rank} of {workers} was killed by {name}; the run failed (the other "
-            "workers stopped)"
+            f"worker {rank} of {workers} was killed by {name}{said}; the run failed (the "
+            "other workers stopped)"
         )
-    err.seek(0)
-    lines = err.read().decode("utf-8", "replace").splitlines()
     said = [line for line in lines if line.startswith("gradfit: error: ")]
     if said:
         return said[-1].removeprefix("gradfit: error: ")
