@@ -27,33 +27,75 @@ def _json(path: Path) -> dict:
     return json.loads(path.read_text())
 
 
-@pytest.mark.parametrize(
-    ("options", "config"),
-    [
-        (["--backend", "numpy", "--points", "2001"], dict(backend="numpy", points=2001)),
-        (
-            ["--backend", "torch", "--dtype", "float64", "--method", "autograd"],
-            dict(backend="torch", dtype="float64", method="autograd"),
-        ),
-        (
-            ["--backend", "torch", "--dtype", "float64", "--method", "nn", "--optimizer", "adam"],
-            dict(
-                backend="torch", dtype="float64", method="nn", optimizer="adam", lr=1e-2, steps=500
-            ),
-        ),
-    ],
-    ids=["manual-numpy-torchrun", "autograd-torch", "nn-ddp"],
-)
-def test_two_processes_log_the_one_process_numbers(
-    tmp_path: Path, options: list[str], config: dict
-) -> None:
-    """Same logged losses (1e-9 relative; the sums are grouped differently) and coefficients."""
+def _write_data(tmp_path: Path, kind: str) -> Path:
+    """x in [100, 200] (far from 0: --scale matters), a noisy cubic."""
+    rng = np.random.default_rng(5)
+    n = 3001 if kind == "csv" else 30_000
+    x = rng.uniform(100.0, 200.0, n)
+    y = 2.0 - 0.01 * (x - 150.0) ** 2 + 1e-5 * (x - 150.0) ** 3 + rng.normal(0.0, 0.5, n)
+    if kind == "csv":
+        path = tmp_path / "d.csv"
+        path.write_text(
+            "x,y\n" + "".join(f"{a!r},{b!r}\n" for a, b in zip(x.tolist(), y.tolist(), strict=True))
+        )
+    else:
+        path = tmp_path / "d.npy"
+        np.save(path, np.column_stack([x, y]))
+    return path
+
+
+CASES = {
+    # name: (CLI options, FitConfig fields, what each rank read, rank 0's rows)
+    "manual-numpy-torchrun": (
+        ["--backend", "numpy", "--points", "2001"],
+        dict(backend="numpy", points=2001),
+        "part",
+        1000,
+    ),
+    "gram-numpy": (
+        ["--backend", "numpy", "--points", "100001", "--method", "gram"],
+        dict(backend="numpy", points=100_001, method="gram", lr="auto"),
+        "part",
+        50_000,
+    ),
+    "autograd-torch": (
+        ["--backend", "torch", "--dtype", "float64", "--method", "autograd"],
+        dict(backend="torch", dtype="float64", method="autograd"),
+        "whole",
+        1000,
+    ),
+    "nn-ddp": (
+        ["--backend", "torch", "--dtype", "float64", "--method", "nn", "--optimizer", "adam"],
+        dict(backend="torch", dtype="float64", method="nn", optimizer="adam", lr=1e-2, steps=500),
+        "whole",
+        1000,
+    ),
+    # a file: each rank reads its part; --scale (x's range) and --lr auto (the curvature) need
+    # all the rows
+    "manual-csv-scaled-lr-auto": (["--backend", "numpy"], dict(backend="numpy"), "part", None),
+    "gram-npy-scaled-lr-auto": (
+        ["--backend", "numpy", "--method", "gram"],
+        dict(backend="numpy", method="gram"),
+        "part",
+        15_000,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_two_processes_log_the_one_process_numbers(tmp_path: Path, case: str) -> None:
+    """Same logged losses (1e-9 relative; the sums are grouped differently), coefficients and
+    reference optimum."""
+    options, config, read, rows = CASES[case]
     config = {"steps": 2000, **config}  # DDP's per-step overhead: fewer steps for nn
     options = [*options, "--steps", str(config["steps"])]
     if config.get("lr"):
         options = [*options, "--lr", str(config["lr"])]
-    one = gradfit.run(gradfit.FitConfig(seed=7, **config), reference=False)
-    if config["backend"] == "numpy":  # torchrun itself, as the documentation runs it
+    if "csv" in case or "npy" in case:
+        path = _write_data(tmp_path, "csv" if "csv" in case else "npy")
+        options, config = [*options, "--data", str(path)], {**config, "data": str(path)}
+    one = gradfit.run(gradfit.FitConfig(seed=7, **config))
+    if case.endswith("torchrun"):  # torchrun itself, as the documentation runs it
         launch = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2"]
         launch += ["--master-addr", "127.0.0.1", "--master-port", str(free_port())]
         launch += ["-m", "gradfit", "fit", "--distributed"]
@@ -69,10 +111,24 @@ def test_two_processes_log_the_one_process_numbers(
     )
     assert two.returncode == 0, two.stderr
     b = json.loads(two.stdout)  # rank 0 alone prints: one document
+    assert b["method"] == one.method and b["problem"]["points"] == one.n_points
     assert [t for t, _ in one.loss_history] == [t for t, _ in b["loss_history"]]
     assert rel_err([v for _, v in one.loss_history], [v for _, v in b["loss_history"]]) < 1e-9
     np.testing.assert_allclose(b["coef"], one.coef, rtol=1e-9, atol=1e-12)
-    assert b["distributed"] == {"world_size": 2, "rank": 0, "backend": "gloo", "rows": 1000}
+    # the optimum: lstsq on the rows (one process) vs the summed normal equations (two)
+    np.testing.assert_allclose(b["optimum"]["coef"], one.optimum.coef, rtol=1e-7, atol=1e-12)
+    assert b["optimum"]["loss"] == pytest.approx(one.optimum.loss, rel=1e-9)
+    if one.lr_auto is not None:
+        assert b["lr_auto"]["lr"] == pytest.approx(one.lr_auto["lr"], rel=1e-9)
+    dist = b["distributed"]
+    assert (dist["world_size"], dist["rank"], dist["backend"]) == (2, 0, "gloo")
+    assert dist["read"] == read
+    if rows is not None:
+        assert dist["rows"] == rows
+    else:  # a text file is split by bytes: about half the lines each
+        assert abs(dist["rows"] - one.n_points / 2) < 10
+    if one.data is not None:
+        assert b["data"]["rows"] == one.data["rows"] and b["data"]["path"] == one.data["path"]
 
 
 def test_rows_are_split_into_contiguous_near_equal_shares() -> None:
@@ -244,25 +300,22 @@ def test_ctrl_c_stops_all_workers_at_the_same_step_and_writes_the_checkpoint(
     )
 
 
-def test_a_statistics_method_is_summed_once_and_not_wrapped() -> None:
-    """The hook a sufficient-statistics method (gram) plugs into: distribute(reduce), once."""
+def test_a_method_on_summed_statistics_is_not_wrapped() -> None:
+    """gram's statistics are summed once, before the loop: no per-step collective, and its loss
+    is not summed again."""
+    from gradfit.backends import resolve_backend
+    from gradfit.methods.gram import GramMethod
+    from gradfit.optim import OptimizerSpec
+    from gradfit.stats import GramStats
 
-    class Stats:
-        name = "stats"
-
-        def distribute(self, reduce) -> None:
-            self.summed_with = reduce
-
-    ctx = DistContext(0, 2, 0, "gloo", 1.0)
-    method = Stats()
-    assert ctx.attach(method) is method
-    assert method.summed_with == ctx.reduce
+    stats = GramStats(np.eye(2), np.ones(2), 3.0, 10)
+    method = GramMethod(stats, resolve_backend("numpy", "cpu", "float64"), OptimizerSpec(), [0, 0])
+    assert DistContext(0, 2, 0, "gloo", 1.0).attach(method) is method
 
 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--workers", "2", "--method", "gram"], "--method gram does not run distributed yet"),
         (["--workers", "2", "--batch-size", "10"], "--batch-size does not run distributed yet"),
         (["--distributed", "--batch-size", "10"], "--batch-size does not run distributed yet"),
     ],

@@ -186,3 +186,71 @@ def test_streaming_a_csv_in_blocks(tmp_path: Path) -> None:
     path.write_text("# a comment\ntime,value,other\n" + "\n".join(rows) + "\n")
     with pytest.raises(UsageError, match=r"line 5003, column 'time': 'xyz' is not a number"):
         run(FitConfig(method="gram", chunk_size=1000, **common))
+
+
+# --- parts: what each rank of a distributed run reads --------------------------------------
+
+
+def _rows(problem, size: int = 1000) -> tuple[np.ndarray, np.ndarray]:
+    xs, ys = zip(*((x.copy(), y.copy()) for x, y in problem.chunks(size)), strict=True)
+    return np.concatenate(xs), np.concatenate(ys)
+
+
+def _assert_parts_are_the_whole(opener, worlds=(1, 2, 3, 7)) -> None:
+    """The parts' rows, in rank order, are the whole source's rows, bit for bit."""
+    whole = _rows(opener(None))
+    for world in worlds:
+        parts = [opener((rank, world)) for rank in range(world)]
+        assert sum(len(p) for p in parts) == whole[0].size
+        for size in (1 << 16, 333):
+            got = [_rows(p, size) if len(p) else (np.empty(0), np.empty(0)) for p in parts]
+            np.testing.assert_array_equal(np.concatenate([g[0] for g in got]), whole[0])
+            np.testing.assert_array_equal(np.concatenate([g[1] for g in got]), whole[1])
+
+
+def test_generated_parts_are_the_whole_problem_noise_included() -> None:
+    _assert_parts_are_the_whole(
+        lambda part: generated("sin", 10_001, (-2.0, 3.0), noise=0.1, seed=7, part=part)
+    )
+
+
+@pytest.mark.parametrize("layout", ["C", "F"])
+def test_npy_parts_are_the_whole_file(tmp_path: Path, layout: str) -> None:
+    path = tmp_path / "d.npy"
+    x, y = _write_npy(path, n=5003)
+    np.save(path, np.asarray(np.column_stack([x, y]), order=layout))
+    _assert_parts_are_the_whole(lambda part: open_file(str(path), part=part))
+
+
+def test_parquet_parts_read_only_their_row_groups(tmp_path: Path) -> None:
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    x = np.linspace(0.0, 1.0, 5003)
+    path = tmp_path / "d.parquet"
+    pq.write_table(pa.table({"x": x, "y": x**2}), path, row_group_size=700)
+    _assert_parts_are_the_whole(lambda part: open_file(str(path), part=part))
+
+
+def test_text_parts_split_by_bytes_keep_every_line_once(tmp_path: Path) -> None:
+    """Each line belongs to the byte range it starts in: with a header, comments, blank lines,
+    CRLF endings and a byte-order mark, the parts still hold every row exactly once."""
+    rng = np.random.default_rng(3)
+    x, y = rng.normal(size=997), rng.normal(size=997)
+    lines = ["# a comment", "x,y"]
+    for i, (a, b) in enumerate(zip(x.tolist(), y.tolist(), strict=True)):
+        lines.append(f"{a!r},{b!r}")
+        if i % 97 == 0:
+            lines += ["", "# note"]
+    path = tmp_path / "d.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + "\r\n".join(lines).encode() + b"\r\n")
+    _assert_parts_are_the_whole(lambda part: open_file(str(path), part=part), (1, 2, 3, 7, 500))
+    np.testing.assert_array_equal(_rows(open_file(str(path)))[0], x)
+
+
+def test_a_bad_line_in_a_later_part_is_named_by_its_file_line(tmp_path: Path) -> None:
+    path = tmp_path / "d.csv"
+    body = [f"{i},{i * i}" for i in range(200)]
+    body[150] = "150,oops"
+    path.write_text("x,y\n" + "\n".join(body) + "\n")
+    with pytest.raises(UsageError, match=r"line 152, column 'y': 'oops' is not a number"):
+        _rows(open_file(str(path), part=(1, 2)))

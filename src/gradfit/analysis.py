@@ -108,6 +108,14 @@ def hessian_spectrum(model: Any, x: Any, w: Any = None, chunk: int = 1 << 20) ->
     """The spectrum of the loss Hessian: exact ``2 X^T X`` for linear models (accumulated over
     chunks of rows: one pass, O(n^2) memory); for the others the Gauss-Newton matrix ``2 J^T J``
     at parameters ``w`` (the Hessian near a good fit)."""
+    return gram_spectrum(*hessian_gram(model, x, w, chunk))
+
+
+def hessian_gram(
+    model: Any, x: Any, w: Any = None, chunk: int = 1 << 20
+) -> tuple[np.ndarray, bool]:
+    """Half the Hessian (or Gauss-Newton matrix) of :func:`hessian_spectrum`, and whether it
+    is exact: a sum over the rows, so a distributed run sums the ranks' matrices."""
     exact = getattr(model, "kind", None) == "poly"
     if exact:
         xs = as_float64(x)
@@ -119,7 +127,7 @@ def hessian_spectrum(model: Any, x: Any, w: Any = None, chunk: int = 1 << 20) ->
     else:
         J = jacobian(model, x, np.asarray(w, dtype=np.float64))
         gram = J.T @ J
-    return gram_spectrum(gram, exact)
+    return gram, exact
 
 
 def gram_spectrum(gram: np.ndarray, exact: bool = True) -> Spectrum:

@@ -20,7 +20,7 @@ import numpy as np
 from .analysis import Optimum, auto_learning_rate, closed_form, gram_spectrum, hessian_spectrum
 from .backends import Backend, resolve_backend, versions
 from .config import FitConfig
-from .errors import DivergenceError, FitInterrupted
+from .errors import DivergenceError, FitInterrupted, UsageError
 from .loaders import check_fittable, load_data
 from .methods import make_method, resolve_method
 from .models import make_model
@@ -221,16 +221,26 @@ def _fit(
         if config.method == "auto":  # continue with the method that wrote the checkpoint
             config = replace(config, method=resume.method)
     model = make_model(config.model, config.degree, config.basis)
+    # Distributed: ``problem`` is this rank's rows; what needs all of them is summed.
+    n_rows = len(problem) if dist is None else dist.total(len(problem))
+    if n_rows == 0:
+        raise UsageError(f"{problem.name} has no data rows")
     name, why = resolve_method(
-        config.method, model, len(problem), be.dtype, config.optimizer, config.batch_size
+        config.method, model, n_rows, be.dtype, config.optimizer, config.batch_size
     )
-    stats = spectrum = None
+    stats = spectrum = optimum = None
+    init = initial_params(model, config.init, seed)
     if name == "gram":  # one pass over the data; nothing of size N is made
-        trained, domain, stats = gram_view(config, problem, model)
+        trained, domain, stats = gram_view(config, problem, model, dist)
         spectrum = gram_spectrum(stats.gram)
     else:
-        trained, domain = scaled_view(config, problem, be)
-    init = initial_params(model, config.init, seed)
+        if not isinstance(problem, Problem):  # a distributed rank's part of a file: load it
+            problem = in_memory(problem)
+        trained, domain = scaled_view(config, problem, be, dist)
+        if dist is not None:
+            stats, spectrum, optimum, n_rows = _distributed_checks(
+                config, problem, model, init, dist
+            )
     run_config = config  # as asked (lr may be "auto"): what a checkpoint records
     lr_auto = None
     if config.lr == "auto":
@@ -240,8 +250,6 @@ def _fit(
         )
         config = replace(config, lr=lr_auto.lr, momentum=lr_auto.momentum)
     spec = config.optimizer_spec(model)
-    if dist is not None:  # this rank's rows; the gradients are summed over all ranks
-        trained = dist.shard(trained)
     method = make_method(name, model, trained, be, spec, init, seed, stats=stats)
     if config.batch_size is not None:  # mini-batch SGD: a different algorithm (see its module)
         from .methods.batch import MiniBatch
@@ -293,12 +301,14 @@ def _fit(
         outcome = TrainOutcome(exc.history, final, exc.seconds)
         partial = _result(
             config, seed, model, method, spec, be, init, domain, problem, outcome, lr_auto,
-            reference, start, stats=stats, stats_s=stats_s, why=why,
+            reference, start, stats=stats, stats_s=stats_s, why=why, optimum=optimum,
+            n_points=n_rows,
         )  # fmt: skip
         raise FitInterrupted(partial, exc.step, config.checkpoint) from None
     return _result(
         config, seed, model, method, spec, be, init, domain, problem, outcome, lr_auto,
-        reference, start, stats=stats, stats_s=stats_s, why=why,
+        reference, start, stats=stats, stats_s=stats_s, why=why, optimum=optimum,
+        n_points=n_rows,
     )  # fmt: skip
 
 
@@ -320,16 +330,21 @@ def _result(
     stats: Any = None,
     stats_s: float = 0.0,
     why: str | None = None,
+    optimum: Optimum | None = None,
+    n_points: int | None = None,
 ) -> FitResult:
-    """The FitResult of a finished (or interrupted) loop. ``stats``: the gram method's
-    sufficient statistics (and ``stats_s`` the time of their pass); ``why``: --method auto's
-    reason."""
+    """The FitResult of a finished (or interrupted) loop. ``stats``: the sufficient statistics
+    of all the rows, when computed (and ``stats_s`` the time of their pass); ``why``: --method
+    auto's reason; ``optimum``: the reference when already known; ``n_points``: the rows
+    fitted (all the ranks' when distributed)."""
     params = method.params()
     # The start as the run saw it (rounded to its dtype).
     init_params = be.to_numpy(be.asarray(init)).astype(np.float64)
     # Monomial coefficients in the variable trained on (t when scaled), then in x.
     init_coef, coef = model.to_monomial(init_params), model.to_monomial(params)
-    if stats is not None:  # the optimum from the same statistics: no second pass
+    if optimum is not None:
+        pass
+    elif stats is not None:  # the optimum from the same statistics: no second pass
         w_star, best = stats.optimum
         star = model.to_monomial(w_star)
         optimum = Optimum(star if domain is None else domain.to_x(star), best)
@@ -353,7 +368,7 @@ def _result(
         coef=coef if domain is None else domain.to_x(coef),
         loss_history=outcome.history,
         final_loss=outcome.final_loss,
-        n_points=len(problem) if stats is None else stats.n,  # a stream: the rows used
+        n_points=stats.n if stats is not None else n_points or len(problem),  # rows used
         problem=problem.name,
         device=be.device,
         dtype=be.dtype,
@@ -371,40 +386,114 @@ def _result(
     )
 
 
-def gram_view(config: FitConfig, problem: Any, model: Any) -> tuple[Any, Domain | None, Any]:
+def gram_view(
+    config: FitConfig, problem: Any, model: Any, dist: Any = None
+) -> tuple[Any, Domain | None, Any]:
     """For the gram method: the domain (scaling as :func:`scaled_view` decides it) and the
     statistics of the scaled data, from one chunked pass; the in-memory problem is returned as
-    is (None for a chunked one: nothing of size N is built)."""
+    is (None for a chunked one: nothing of size N is built). ``dist``: ``problem`` is this
+    rank's rows; the range and the statistics are those of all the ranks' rows."""
     from .stats import accumulate, array_chunks, refine
 
     size = config.chunk_size
     if isinstance(problem, Problem):
-        domain = _domain(config, problem)
+        domain = _domain(config, problem, dist)
         trained: Any = problem
 
         def chunks() -> Any:
             return array_chunks(problem.x, problem.y, size)
     else:
-        domain = _chunked_domain(config, problem)
+        domain = _chunked_domain(config, problem, dist)
         trained = None
 
         def chunks() -> Any:
             return problem.chunks(size)
 
     stats = accumulate(chunks(), model.basis, model.degree, domain)
+    if dist is not None:
+        stats = dist.sum_stats(stats)
     if stats.needs_refinement():  # a nearly exact fit: sum L* from the residuals
-        stats = refine(stats, chunks(), model.basis, model.degree, domain)
-    if trained is None:
+        part = refine(stats, chunks(), model.basis, model.degree, domain)
+        residual = part.residual if dist is None else float(dist.host_reduce([part.residual])[0])
+        stats = replace(part, residual=residual)
+    if trained is None or dist is not None:
         _check_rank(stats, model, problem)
     return trained, domain, stats
 
 
-def _chunked_domain(config: FitConfig, problem: Any) -> Domain | None:
+def _chunked_domain(config: FitConfig, problem: Any, dist: Any = None) -> Domain | None:
     scale = config.scale if config.scale is not None else config.data is not None
     if not scale:
         return None
     lo, hi = problem.x_bounds(config.chunk_size)
+    if dist is not None:
+        lo, hi = dist.bounds(lo, hi)
     return Domain(lo, hi) if lo < hi else None
+
+
+def in_memory(chunked: Any) -> Problem:
+    """A chunked problem's rows read into memory (float64 host arrays)."""
+    from .stats import DEFAULT_CHUNK
+
+    xs, ys = [np.empty(0)], [np.empty(0)]
+    for x, y in chunked.chunks(DEFAULT_CHUNK):
+        xs.append(np.array(x, dtype=np.float64))
+        ys.append(np.array(y, dtype=np.float64))
+    return Problem(np.concatenate(xs), np.concatenate(ys), chunked.name, chunked.source)
+
+
+def _distributed_checks(
+    config: FitConfig, problem: Problem, model: Any, init: np.ndarray, dist: Any
+) -> tuple[Any, Any, Optimum | None, int]:
+    """What one process learns from all its rows, for a distributed rank (a few collectives).
+
+    A poly model: the statistics of all the rows, which check that the data determine the fit,
+    give the curvature for --lr auto and the optimum. The other models: the row count, the
+    Gauss-Newton curvature at the start (--lr auto) and the reference polynomial, from
+    statistics in a Legendre basis on x's range."""
+    from .analysis import hessian_gram
+    from .models import Polynomial
+
+    if model.kind == "poly":
+        _, _, stats = gram_view(config, problem, model, dist)
+        return stats, gram_spectrum(stats.gram), None, stats.n
+    n = dist.total(len(problem))
+    if n < model.n_params:
+        raise UsageError(
+            f"{problem.name} has {n} row(s) but the model has {model.n_params} parameters; "
+            "use more data"
+        )
+    spectrum = None
+    if config.lr == "auto":
+        gram, exact = hessian_gram(model, problem.x, init)
+        spectrum = gram_spectrum(dist.host_reduce(gram).reshape(gram.shape), exact)
+    ref = Polynomial(model.reference_degree, "legendre")
+    lo, hi = dist.bounds(*_x_range(problem.x))
+    window = Domain(lo, hi) if lo < hi else None
+    stats = accumulate_stats(problem, ref, window, dist)
+    coef = ref.to_monomial(stats.optimum[0])
+    optimum = Optimum(coef if window is None else window.to_x(coef), stats.optimum[1])
+    return None, spectrum, optimum, n
+
+
+def accumulate_stats(problem: Problem, model: Any, window: Any, dist: Any) -> Any:
+    """The statistics of a poly ``model`` on ``problem`` (x mapped by ``window``), summed over
+    the ranks (and refined when the fit is nearly exact)."""
+    from .stats import accumulate, array_chunks, refine
+
+    def chunks() -> Any:
+        return array_chunks(problem.x, problem.y)
+
+    stats = dist.sum_stats(accumulate(chunks(), model.basis, model.degree, window))
+    if stats.needs_refinement():
+        part = refine(stats, chunks(), model.basis, model.degree, window)
+        stats = replace(part, residual=float(dist.host_reduce([part.residual])[0]))
+    return stats
+
+
+def _x_range(x: Any) -> tuple[float, float]:
+    xs = as_float64(x)
+    return (float(xs.min()), float(xs.max())) if xs.size else (math.inf, -math.inf)
 
 
 def _check_rank(stats: Any, model: Any, problem: Any) -> None:
@@ -423,14 +512,16 @@ def _check_rank(stats: Any, model: Any, problem: Any) -> None:
         )
 
 
-def scaled_view(config: FitConfig, problem: Problem, be: Backend) -> tuple[Problem, Domain | None]:
+def scaled_view(
+    config: FitConfig, problem: Problem, be: Backend, dist: Any = None
+) -> tuple[Problem, Domain | None]:
     """The problem as the model sees it, on the backend - x, or t mapped from x to [-1, 1] -
-    and the domain it was mapped from (None: not scaled)."""
-    domain = _domain(config, problem)
+    and the domain it was mapped from (None: not scaled; ``dist``: the range of all ranks)."""
+    domain = _domain(config, problem, dist)
     return _on_backend(problem, be, domain), domain
 
 
-def _domain(config: FitConfig, problem: Problem) -> Domain | None:
+def _domain(config: FitConfig, problem: Problem, dist: Any = None) -> Domain | None:
     """The domain to scale x from, or None to train on x itself.
 
     ``config.scale`` None means: scale data read from a file, not generated targets (so that
@@ -439,8 +530,9 @@ def _domain(config: FitConfig, problem: Problem) -> Domain | None:
     scale = config.scale if config.scale is not None else config.data is not None
     if not scale:
         return None
-    domain_x = as_float64(problem.x)
-    lo, hi = float(domain_x.min()), float(domain_x.max())
+    lo, hi = _x_range(problem.x)
+    if dist is not None:
+        lo, hi = dist.bounds(lo, hi)
     return Domain(lo, hi) if lo < hi else None  # constant x (degree 0): nothing to map
 
 

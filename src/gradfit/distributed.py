@@ -11,8 +11,13 @@ the ranks' partial gradients, so:
   update to the same parameters - they stay identical on all ranks;
 - nn and module: the module is wrapped in ``DistributedDataParallel`` with a communication hook
   that sums (DDP's default averages; the loss here is a sum over all rows);
-- a method built on sufficient statistics (X^T X, X^T y, y^T y) defines ``distribute(reduce)``
-  and sums them once with it (see :meth:`DistContext.attach`); after that no communication.
+- gram: the sufficient statistics (X^T X, X^T y, y^T y) of each rank's rows are summed once
+  (:meth:`DistContext.sum_stats`); after that no communication.
+
+Each rank reads only its own rows (:func:`rank_problem`): a part of the data file or of the
+generated problem. What needs all the rows is summed over the ranks in one small collective:
+the row count, x's range (for --scale), the statistics that check the data determines the fit
+and give the curvature (--lr auto), the reference optimum, and y^T y (the divergence guard).
 
 gloo on the CPU (NumPy arrays are reduced in place through ``torch.from_numpy``), nccl on CUDA.
 Rank 0 alone logs, plots, saves and writes checkpoints.
@@ -92,6 +97,37 @@ class DistContext:
         """A 0-d value summed over the ranks."""
         return self.reduce(None, value)[1]
 
+    def host_reduce(self, values: Any, op: str = "sum") -> np.ndarray:
+        """float64 host ``values`` summed (``op="sum"``) or maximised (``"max"``) over the
+        ranks, in one collective; every rank gets the same numbers."""
+        import torch
+        import torch.distributed as dist
+
+        t = torch.from_numpy(np.array(values, dtype=np.float64).reshape(-1))
+        if self.backend == "nccl":
+            t = t.to(self.device)
+        dist.all_reduce(t, op=dist.ReduceOp.SUM if op == "sum" else dist.ReduceOp.MAX)
+        return t.cpu().numpy()
+
+    def total(self, n: int) -> int:
+        """A count summed over the ranks (exact below 2^53)."""
+        return int(self.host_reduce([n])[0])
+
+    def bounds(self, lo: float, hi: float) -> tuple[float, float]:
+        """The smallest ``lo`` and largest ``hi`` of all ranks (an empty part gives inf, -inf)."""
+        neg_lo, hi = self.host_reduce([-lo, hi], "max")
+        return -float(neg_lo), float(hi)
+
+    def sum_stats(self, stats: Any) -> Any:
+        """Sufficient statistics (:class:`gradfit.stats.GramStats`) of this rank's rows summed
+        with the others': those of all the rows, in one all_reduce of (d + 1)^2 + 1 numbers."""
+        from .stats import GramStats
+
+        d = stats.xty.size
+        flat = np.concatenate([stats.gram.reshape(-1), stats.xty, [stats.yty, stats.n]])
+        tot = self.host_reduce(flat)
+        return GramStats(tot[: d * d].reshape(d, d), tot[d * d : d * d + d], tot[-2], int(tot[-1]))
+
     def agreed(self, local: Any, every: int, start: int) -> Any:
         """A ``stop()`` for the loop that all ranks answer alike: every ``every`` steps the
         ranks sum their ``local()`` flags (one all_reduce of one number) and all stop if any
@@ -114,12 +150,11 @@ class DistContext:
     def attach(self, method: Any) -> Any:
         """Make ``method`` sum its gradients over the ranks; returns the method to train.
 
-        A method built on sufficient statistics defines ``distribute(reduce)``: it sums its
-        partial statistics with ``reduce`` once, here, and from then on its gradients and
-        losses are already global - it is returned as it is, with no per-step communication.
+        A method built on statistics already summed over the ranks (gram: see
+        :meth:`sum_stats`) has global gradients and losses: it is returned as it is, with no
+        per-step communication.
         """
-        if hasattr(method, "distribute"):
-            method.distribute(self.reduce)
+        if getattr(method, "global_statistics", False):
             return method
         if method.name in ("nn", "module"):
             # Only the dynamic net (the one model with per-run randomness) skips a weight.
@@ -225,7 +260,7 @@ def run_distributed(
     os.environ.setdefault("TORCH_CPP_LOG_LEVEL", "FATAL")
     import torch.distributed as dist
 
-    from .api import _fit, make_run_problem, resume_seed
+    from .api import _fit, resume_seed
     from .backends import resolve_backend
 
     config = resume_seed(config)
@@ -247,7 +282,7 @@ def run_distributed(
             box = [secrets.randbelow(2**32) if ctx.rank == 0 else None]
             dist.broadcast_object_list(box, src=0)
             config = replace(config, seed=box[0])
-        problem = make_run_problem(config, be)
+        problem = rank_problem(config, be, ctx)
         lead = ctx.rank == 0
         result = _fit(
             problem,
@@ -263,8 +298,11 @@ def run_distributed(
             "world_size": ctx.world_size,
             "rank": ctx.rank,
             "backend": ctx.backend,
-            "rows": len(range(*ctx.rows(len(problem)).indices(len(problem)))),
+            "rows": len(problem),
+            "read": "part" if hasattr(problem, "chunks") else "whole",
         }
+        if hasattr(problem, "chunks"):  # rank 0 reports (and plots) all the rows
+            result.data, result.dataset = whole_dataset(config, problem, ctx)
         return result
     except (UsageError, DistributedError, KeyboardInterrupt):
         raise
@@ -283,6 +321,51 @@ def run_distributed(
         gc.collect()
         with contextlib.suppress(Exception):  # tearing down after a failure
             dist.destroy_process_group()
+
+
+def rank_problem(config: Any, be: Any, ctx: DistContext) -> Any:
+    """This rank's rows, read without reading the others': a part (a
+    :class:`gradfit.stream.ChunkedProblem`) of a .npy, Parquet or text file, or of a generated
+    problem on NumPy float64. Other sources (.npz files; targets generated by torch, whose
+    ``linspace`` NumPy cannot reproduce bit for bit) are built whole by every rank and sliced:
+    the same numbers as one process, at the cost of holding them."""
+    from . import stream
+    from .api import make_run_problem
+
+    part = (ctx.rank, ctx.world_size)
+    if config.data is not None:
+        if stream.can_stream(config.data):
+            return stream.open_file(
+                config.data, config.x_column, config.y_column, config.drop_nonfinite, part=part
+            )
+    elif be.name == "numpy" and be.dtype == "float64":
+        return stream.generated(
+            config.target, config.points, config.x_range, config.noise, config.seed, part=part
+        )
+    return ctx.shard(make_run_problem(config, be))
+
+
+def whole_dataset(config: Any, part: Any, ctx: DistContext) -> tuple[Any, Any]:
+    """For rank 0's result: the summary of all the ranks' rows (one all_reduce: rows read,
+    rows dropped) and the whole dataset as a lazily read stream (plots take a sample)."""
+    from . import stream
+
+    rows, dropped = (int(v) for v in ctx.host_reduce([part.n, part.dropped]))
+    if part.source is None:  # generated
+        whole = stream.generated(
+            config.target, config.points, config.x_range, config.noise, config.seed
+        )
+        return None, whole
+    info = dict(part.source, rows=rows, dropped=dropped, used=rows - dropped)
+    whole = stream.ChunkedProblem(
+        rows,
+        part.name,
+        lambda size: stream.open_file(
+            config.data, config.x_column, config.y_column, config.drop_nonfinite
+        ).chunks(size),
+        source=info,
+    )
+    return info, whole
 
 
 def _is_comm_error(exc: BaseException) -> bool:

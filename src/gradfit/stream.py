@@ -11,10 +11,16 @@ not by N. Sources:
 - a Parquet file, one batch of rows at a time;
 - a CSV/TSV/text table, one block of lines at a time (the header and delimiter as
   :mod:`gradfit.loaders` decides them).
+
+Each source can also be opened as one part of K (``part=(rank, K)``, for a distributed run):
+the part reads its own rows and nothing before them - rows ``[n r / K, n (r + 1) / K)`` of a
+generated problem, a ``.npy`` or a Parquet file; of a text table, the lines that start in the
+r-th of K equal byte ranges of its data (the parts' sizes then differ by a line or so).
 """
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -92,16 +98,19 @@ def generated(
     noise: float = 0.0,
     seed: int = 0,
     dtype: str = "float64",
+    part: tuple[int, int] | None = None,
 ) -> ChunkedProblem:
     """A generated problem (built-in target or formula) produced chunk by chunk in NumPy.
 
     x is ``numpy.linspace`` in float64, cast to ``dtype``; the target is evaluated in that
     dtype; the noise is drawn as :func:`gradfit.problem.add_noise` draws it (the same stream,
-    consumed chunk by chunk)."""
+    consumed chunk by chunk). ``part=(rank, K)``: only that part's rows (see the module's
+    documentation)."""
     from .backends import resolve_backend
     from .problem import TARGETS
 
     be = resolve_backend("numpy", "cpu", dtype)
+    first, last = _part_rows(points, part)
     if target in TARGETS:
         formula, func = TARGETS[target]
     else:
@@ -113,8 +122,11 @@ def generated(
 
     def read(size: int) -> Iterator[Chunk]:
         rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(1,)))
-        for start in range(0, points, size):
-            stop = min(start + size, points)
+        if noise:  # a part's noise is its rows' numbers of the one stream: skip the others'
+            for start in range(0, first, size):
+                rng.standard_normal(min(size, first - start))
+        for start in range(first, last, size):
+            stop = min(start + size, last)
             x = be.asarray(linspace_chunk(lo, hi, points, start, stop))
             with np.errstate(all="ignore"):
                 y = func(np, x)
@@ -127,16 +139,30 @@ def generated(
                 y = y + be.asarray(noise * rng.standard_normal(stop - start))
             yield x.astype(np.float64), np.asarray(y, dtype=np.float64)
 
-    return ChunkedProblem(points, formula, read, bounds=(lo, hi))
+    return ChunkedProblem(last - first, formula, read, bounds=(lo, hi))
+
+
+def _part_rows(n: int, part: tuple[int, int] | None) -> tuple[int, int]:
+    """Rows ``[first, last)`` of part ``rank`` of ``world`` (all of them without a part)."""
+    if part is None:
+        return 0, n
+    rank, world = part
+    return n * rank // world, n * (rank + 1) // world
 
 
 def open_file(
-    path: str, x: Any = None, y: Any = None, drop_nonfinite: bool = False
+    path: str,
+    x: Any = None,
+    y: Any = None,
+    drop_nonfinite: bool = False,
+    part: tuple[int, int] | None = None,
 ) -> ChunkedProblem:
     """A .npy, Parquet or CSV/TSV/text file as a chunked problem (a block of rows at a time).
 
     Columns are chosen as :func:`gradfit.loaders.load_data` chooses them. Non-finite rows are
-    refused (or left out with ``drop_nonfinite``) chunk by chunk."""
+    refused (or left out with ``drop_nonfinite``) chunk by chunk. ``part=(rank, K)``: only that
+    part of the rows, read without reading the others (see the module's documentation); a part
+    may be empty."""
     from .loaders import _choose_xy, open_source
 
     suffix = Path(path).suffix.lower()
@@ -146,29 +172,38 @@ def open_file(
     if suffix == ".npy":
         cx = source.raw_column(ix)  # a memory-mapped view: checks the column, gives N
         source.raw_column(iy)
-        n = int(cx.shape[0])
+        first, last = _part_rows(int(cx.shape[0]), part)
+        n = last - first
 
         def blocks(size: int) -> Iterator[Chunk]:
-            return _npy_blocks(path, source, ix, iy, size)
+            return _npy_blocks(path, source, ix, iy, size, first, last)
 
     elif suffix in TEXT_SUFFIXES:
-        n = source.count_rows()
+        lo, hi = source.byte_range(part)
+        n = source.count_rows(lo, hi)
+        if n == 0 and part is None:
+            from .loaders import _list_names
+
+            raise UsageError(
+                f"{source.label} has a header ({_list_names(source.names)}) but no data rows"
+            )
 
         def blocks(size: int) -> Iterator[Chunk]:
-            return source.blocks(ix, iy, size)
+            return source.blocks(ix, iy, size, lo, hi)
 
     else:
         pf = source._file  # pyarrow.parquet.ParquetFile: read a batch of rows at a time
-        n = int(pf.metadata.num_rows)
+        first, last = _part_rows(int(pf.metadata.num_rows), part)
+        n = last - first
         names = list(dict.fromkeys([x_name, y_name]))
 
         def blocks(size: int) -> Iterator[Chunk]:
-            for batch in pf.iter_batches(batch_size=size, columns=names):
+            for batch in _parquet_batches(pf, names, size, first, last):
                 bx = _parquet_floats(batch.column(x_name), source.label, x_name)
                 by = _parquet_floats(batch.column(y_name), source.label, y_name)
                 yield bx, by
 
-    if n == 0:
+    if n == 0 and part is None:
         raise UsageError(f"{source.label} has no data rows")
     problem = ChunkedProblem(n, f"{Path(path).name} ({y_name} vs {x_name})", lambda s: iter(()))
     info = {"path": str(path), "x": x_name, "y": y_name, "rows": n, "streamed": True}
@@ -239,23 +274,46 @@ class _TextHeader(Source):
         else:
             self.names = [str(j) for j in range(self.width)]
             self.skip -= 1  # the first line is data
-        self.line_of: list[int] = []  # file line of each row of the current block
+        with open(path, "rb") as f:  # the byte where the data lines start
+            for _ in range(self.skip):
+                f.readline()
+            self.data_start = f.tell()
+        self.offsets: list[int] = []  # byte offset of each row of the current block
         self.block_start = 0  # row index of the current block's first row
 
-    def count_rows(self) -> int:
-        """Data lines (non-blank, not comments), counted without parsing."""
-        n = 0
-        with open(self.path, "rb") as f:
-            for i, line in enumerate(f):
-                if i >= self.skip and line.strip() and not line.lstrip().startswith(b"#"):
-                    n += 1
-        if n == 0:
-            from .loaders import _list_names
+    def byte_range(self, part: tuple[int, int] | None) -> tuple[int, int]:
+        """The bytes whose lines are part ``rank`` of ``K`` of the data (all without a part):
+        K equal ranges of the bytes after the header; a line belongs to the range it starts in."""
+        size = Path(self.path).stat().st_size
+        if part is None:
+            return self.data_start, size
+        rank, world = part
+        span = size - self.data_start
+        return self.data_start + span * rank // world, self.data_start + span * (rank + 1) // world
 
-            raise UsageError(
-                f"{self.label} has a header ({_list_names(self.names)}) but no data rows"
-            )
-        return n
+    def _lines(self, lo: int, hi: int) -> Iterator[tuple[int, bytes]]:
+        """``(offset, line)`` of the data lines (not blank, not comments) that start in
+        ``[lo, hi)``: nothing before ``lo`` is read but the end of the line it falls in."""
+        with open(self.path, "rb") as f:
+            pos = lo
+            if lo > self.data_start:  # the line through byte lo - 1 is the previous part's
+                f.seek(lo - 1)
+                pos = lo - 1 + len(f.readline())
+            else:
+                f.seek(lo)
+            for line in f:
+                if pos >= hi:
+                    break
+                at, pos = pos, pos + len(line)
+                if at == 0 and line.startswith(codecs.BOM_UTF8):
+                    line = line[len(codecs.BOM_UTF8) :]
+                stripped = line.lstrip()
+                if stripped and not stripped.startswith(b"#"):
+                    yield at, line
+
+    def count_rows(self, lo: int, hi: int) -> int:
+        """Data lines starting in ``[lo, hi)``, counted without parsing."""
+        return sum(1 for _ in self._lines(lo, hi))
 
     def _split(self, lines: list[str]) -> list[list[str]]:
         import csv
@@ -265,34 +323,52 @@ class _TextHeader(Source):
         reader = csv.reader(lines, delimiter=self.delimiter, skipinitialspace=True)
         return [[cell.strip() for cell in row] for row in reader]
 
-    def blocks(self, ix: int, iy: int, size: int) -> Iterator[Chunk]:
+    def blocks(self, ix: int, iy: int, size: int, lo: int, hi: int) -> Iterator[Chunk]:
+        """Columns ``ix``, ``iy`` of the data lines starting in ``[lo, hi)``, ``size`` rows at a
+        time."""
         lines: list[str] = []
-        numbers: list[int] = []
+        offsets: list[int] = []
         self.block_start = 0
-        with open(self.path, encoding="utf-8-sig", errors="replace") as f:
-            for lineno, line in enumerate(f, start=1):
-                if lineno <= self.skip or not line.strip() or line.lstrip().startswith("#"):
-                    continue
-                if "\x00" in line or "\ufffd" in line:
-                    raise UsageError(
-                        f"{self.label} is not a UTF-8 text table (line {lineno}: binary or "
-                        "non-UTF-8 bytes)"
-                    )
-                lines.append(line)
-                numbers.append(lineno)
-                if len(lines) == size:
-                    yield self._parse(lines, numbers, ix, iy)
-                    self.block_start += len(lines)
-                    lines, numbers = [], []
+        for at, raw in self._lines(lo, hi):
+            try:
+                if b"\x00" in raw:
+                    raise UnicodeDecodeError("utf-8", raw, 0, 1, "NUL byte")
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise UsageError(
+                    f"{self.label} is not a UTF-8 text table (line {self.line_number(at)}: "
+                    "binary or non-UTF-8 bytes)"
+                ) from None
+            if line.endswith("\r\n"):
+                line = line[:-2] + "\n"
+            lines.append(line)
+            offsets.append(at)
+            if len(lines) == size:
+                yield self._parse(lines, offsets, ix, iy)
+                self.block_start += len(lines)
+                lines, offsets = [], []
         if lines:
-            yield self._parse(lines, numbers, ix, iy)
+            yield self._parse(lines, offsets, ix, iy)
 
-    def _parse(self, lines: list[str], numbers: list[int], ix: int, iy: int) -> Chunk:
+    def line_number(self, offset: int) -> int:
+        """The file line (from 1) that starts at byte ``offset``: counted when an error names
+        it, so that a part need not read the lines before it."""
+        count, done = 1, 0
+        with open(self.path, "rb") as f:
+            while done < offset:
+                block = f.read(min(1 << 20, offset - done))
+                if not block:
+                    break
+                count += block.count(b"\n")
+                done += len(block)
+        return count
+
+    def _parse(self, lines: list[str], offsets: list[int], ix: int, iy: int) -> Chunk:
         import warnings
 
         from .loaders import MISSING
 
-        self.line_of = numbers
+        self.offsets = offsets
         quote = {} if self.delimiter is None else {"quotechar": '"'}
         try:
             with warnings.catch_warnings():
@@ -306,9 +382,9 @@ class _TextHeader(Source):
         for i, row in enumerate(self._split(lines)):
             if len(row) != self.width:
                 raise UsageError(
-                    f"{self.label}: line {numbers[i]} has {len(row)} field(s) but the "
-                    f"{'header' if self.header else 'first row'} has {self.width}; every row "
-                    "needs the same number of columns"
+                    f"{self.label}: line {self.line_number(offsets[i])} has {len(row)} field(s) "
+                    f"but the {'header' if self.header else 'first row'} has {self.width}; "
+                    "every row needs the same number of columns"
                 )
             for k, j in enumerate((ix, iy)):
                 cell = row[j]
@@ -317,20 +393,22 @@ class _TextHeader(Source):
                 except ValueError:
                     if cell.lower() not in MISSING:
                         raise UsageError(
-                            f"{self.label}: line {numbers[i]}, column {self.names[j]!r}: "
-                            f"{cell!r} is not a number"
+                            f"{self.label}: line {self.line_number(offsets[i])}, column "
+                            f"{self.names[j]!r}: {cell!r} is not a number"
                         ) from None
                     out[i, k] = np.nan
         return out[:, 0], out[:, 1]
 
     def where(self, row: int) -> str:
         """The file line of data row ``row`` (in the block being read)."""
-        return f"line {self.line_of[row - self.block_start]}"
+        return f"line {self.line_number(self.offsets[row - self.block_start])}"
 
 
-def _npy_blocks(path: str, source: Any, ix: int, iy: int, size: int) -> Iterator[Chunk]:
-    """Columns ``ix`` and ``iy`` of a .npy table, ``size`` rows at a time, read with
-    ``readinto`` into one reused buffer.
+def _npy_blocks(
+    path: str, source: Any, ix: int, iy: int, size: int, first: int = 0, last: int | None = None
+) -> Iterator[Chunk]:
+    """Columns ``ix`` and ``iy`` of rows ``[first, last)`` of a .npy table, ``size`` rows at a
+    time, read with ``readinto`` into one reused buffer.
 
     Not through one memory map of the whole file: the pages of a map that have been read stay
     in the process's resident set (RSS grows to the file's size); a read into a buffer leaves
@@ -338,6 +416,7 @@ def _npy_blocks(path: str, source: Any, ix: int, iy: int, size: int) -> Iterator
     block of whole rows at a time; column-major ones one column range at a time."""
     arr = np.load(path, mmap_mode="r")
     n = int(arr.shape[0])
+    last = n if last is None else last
     structured = arr.dtype.names is not None
     row_major = structured or arr.flags["C_CONTIGUOUS"]
     offset, itemsize = int(arr.offset), arr.dtype.itemsize
@@ -352,9 +431,9 @@ def _npy_blocks(path: str, source: Any, ix: int, iy: int, size: int) -> Iterator
     with open(path, "rb") as f:
         if row_major:
             row_bytes = itemsize * width
-            buf = bytearray(row_bytes * min(size, n))
-            for start in range(0, n, size):
-                m = min(size, n - start)
+            buf = bytearray(row_bytes * max(min(size, last - first), 0))
+            for start in range(first, last, size):
+                m = min(size, last - start)
                 f.seek(offset + start * row_bytes)
                 view = memoryview(buf)[: m * row_bytes]
                 f.readinto(view)
@@ -363,9 +442,9 @@ def _npy_blocks(path: str, source: Any, ix: int, iy: int, size: int) -> Iterator
                     block = block.reshape(m, width)
                 yield column(block, ix), column(block, iy)
         else:  # Fortran order: column j is rows [j n, (j + 1) n) of the file
-            bufs = [bytearray(itemsize * min(size, n)) for _ in range(2)]
-            for start in range(0, n, size):
-                m = min(size, n - start)
+            bufs = [bytearray(itemsize * max(min(size, last - first), 0)) for _ in range(2)]
+            for start in range(first, last, size):
+                m = min(size, last - start)
                 out = []
                 for j, buf in zip((ix, iy), bufs, strict=True):
                     f.seek(offset + (j * n + start) * itemsize)
@@ -384,6 +463,25 @@ def _finite_sum(*arrays: np.ndarray) -> bool:
 
 def can_stream(path: str) -> bool:
     return Path(path).suffix.lower() in STREAMABLE_SUFFIXES
+
+
+def _parquet_batches(pf: Any, names: list[str], size: int, first: int, last: int) -> Iterator[Any]:
+    """Record batches of rows ``[first, last)`` of a Parquet file: only the row groups that
+    hold them are read."""
+    groups, pos, row = [], 0, None
+    for g in range(pf.metadata.num_row_groups):
+        m = pf.metadata.row_group(g).num_rows
+        if pos < last and pos + m > first:
+            groups.append(g)
+            row = pos if row is None else row
+        pos += m
+    if not groups:
+        return
+    for batch in pf.iter_batches(batch_size=size, row_groups=groups, columns=names):
+        a, b = max(first - row, 0), min(last - row, batch.num_rows)
+        row += batch.num_rows
+        if b > a:
+            yield batch.slice(a, b - a)
 
 
 def _parquet_floats(column: Any, label: str, name: str) -> np.ndarray:

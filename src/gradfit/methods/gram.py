@@ -27,6 +27,7 @@ class GramMethod:
     """Gradient descent on ``L(w) = L* + (w - w*)^T G (w - w*)``, gradient ``2 (G w - b)``."""
 
     name = "gram"
+    global_statistics = True  # distributed: the statistics are summed over the ranks already
 
     def __init__(self, stats: GramStats, backend: Backend, spec: OptimizerSpec, init: Any) -> None:
         if spec.name == "lbfgs":
