@@ -11,11 +11,13 @@ processes (gloo on 127.0.0.1).
 2. throughput: ``gradfit fit --backend numpy --method manual`` (float64) on ``--points`` points,
    in one process and with ``--workers 2``; the loop's own time (``timings.loop_s`` of rank
    0's JSON, so process start-up and ``import torch`` are left out), as steps/s, and the ratio.
-3. expected scaling: per step, T(K) = T_compute(N) / K + T_allreduce(K), from the measured
-   numbers (see docs/distributed.md).
-
-The method that builds the sufficient statistics once (``gram``) would add one all_reduce of
-(d+1)^2 + d + 2 numbers in all; that pass can be timed here once it exists.
+3. the gram statistics pass: ``gradfit fit --method gram`` on ``--gram-points`` rows, from a
+   generated problem and from a ``.npy`` file (each rank reads only its part), in one process
+   and with ``--workers 2``; the time of the pass (``timings.setup_s`` of rank 0: reading,
+   X^T X, X^T y, y^T y, and their one all_reduce of (d+1)^2 + 1 numbers), as rows/s.
+4. expected scaling: per step, T(K) = T_compute(N) / K + T_allreduce(K), from the measured
+   numbers (see docs/distributed.md); the statistics pass, T(K) = T_pass(N) / K + one
+   all_reduce.
 """
 
 from __future__ import annotations
@@ -80,7 +82,8 @@ def time_fit(points: int, steps: int, workers: int) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         doc = Path(tmp) / "run.json"
         cmd = [sys.executable, "-m", "gradfit", "fit", "--backend", "numpy", "--seed", "1"]
-        cmd += ["--points", str(points), "--steps", str(steps), "--lr", "auto", "--quiet"]
+        cmd += ["--method", "manual", "--points", str(points), "--steps", str(steps)]
+        cmd += ["--lr", "auto", "--quiet"]
         cmd += ["--json", str(doc)]
         if workers > 1:
             cmd += ["--workers", str(workers)]
@@ -89,12 +92,45 @@ def time_fit(points: int, steps: int, workers: int) -> float:
         return float(json.loads(doc.read_text())["timings"]["loop_s"])
 
 
+def time_gram(points: int, workers: int, data: Path | None) -> float:
+    """Seconds of the statistics pass (rank 0's ``timings.setup_s``) of a gram fit."""
+    with tempfile.TemporaryDirectory() as tmp:
+        doc = Path(tmp) / "run.json"
+        cmd = [sys.executable, "-m", "gradfit", "fit", "--backend", "numpy", "--seed", "1"]
+        cmd += ["--method", "gram", "--steps", "100", "--lr", "auto", "--quiet"]
+        cmd += ["--json", str(doc)]
+        cmd += ["--data", str(data)] if data is not None else ["--points", str(points)]
+        if workers > 1:
+            cmd += ["--workers", str(workers)]
+        env = dict(os.environ, OMP_NUM_THREADS="1")
+        subprocess.run(cmd, check=True, cwd=REPO, env=env, stdout=subprocess.DEVNULL, timeout=600)
+        return float(json.loads(doc.read_text())["timings"]["setup_s"])
+
+
+def write_npy(path: Path, points: int) -> None:
+    """An (N, 2) float64 table: x evenly spread, y = sin(x) plus noise, written in blocks."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    out = np.lib.format.open_memmap(path, mode="w+", dtype=np.float64, shape=(points, 2))
+    for start in range(0, points, 1 << 20):
+        stop = min(start + (1 << 20), points)
+        x = -3.0 + 6.0 * np.arange(start, stop) / max(points - 1, 1)
+        out[start:stop, 0] = x
+        out[start:stop, 1] = np.sin(x) + 0.1 * rng.standard_normal(stop - start)
+    out.flush()
+    del out
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--allreduce-worker", nargs=2, type=int, help=argparse.SUPPRESS)
     p.add_argument("--reps", type=int, default=2000, help="all_reduce calls timed (default 2000)")
     p.add_argument("--points", type=int, nargs="+", default=[2000, 200_000, 2_000_000])
     p.add_argument("--steps", type=int, default=0, help="steps per fit (default: by size)")
+    p.add_argument(
+        "--gram-points", type=int, default=20_000_000, help="rows of the statistics pass"
+    )
     p.add_argument("--json", default=None, help="also write the numbers to this file")
     args = p.parse_args()
     if args.allreduce_worker:
@@ -118,6 +154,18 @@ def main() -> None:
         rate1, rate2 = steps / one, steps / two
         report["fits"].append({"points": n, "steps": steps, "steps_per_s": [rate1, rate2]})
         print(f"  {n:>10}  {steps:>6}  {rate1:>10.0f}  {rate2:>11.0f}  {rate2 / rate1:>6.2f}")
+    print(f"\ngram statistics pass, {args.gram_points} rows, rank 0's pass time (rows/s):")
+    print(f"  {'source':>10}  {'1 process':>12}  {'2 processes':>12}  {'ratio':>6}")
+    report["gram"] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        npy = Path(tmp) / "rows.npy"
+        write_npy(npy, args.gram_points)
+        for source, data in (("generated", None), (".npy file", npy)):
+            time_gram(args.gram_points, 1, data)  # warm the page cache and the imports
+            one, two = (time_gram(args.gram_points, k, data) for k in (1, 2))
+            rate1, rate2 = args.gram_points / one, args.gram_points / two
+            report["gram"].append({"source": source, "rows_per_s": [rate1, rate2]})
+            print(f"  {source:>10}  {rate1:>12.3g}  {rate2:>12.3g}  {rate2 / rate1:>6.2f}")
     ar = report["allreduce_us"][2]["mean_us"]
     print(
         "\nexpected: T(K) = T_compute(N) / K + T_allreduce(K); with all_reduce ~"

@@ -70,6 +70,37 @@ CASES = {
         "whole",
         1000,
     ),
+    # mini-batches drawn over all rows alike on every rank; each sums its rows of the batch
+    "batch-shuffle-numpy": (
+        ["--backend", "numpy", "--points", "2001", "--batch-size", "64", "--shuffle"],
+        dict(backend="numpy", points=2001, batch_size=64, shuffle=True),
+        "part",
+        1000,
+    ),
+    "batch-autograd-torch": (
+        ["--backend", "torch", "--dtype", "float64", "--method", "autograd", "--batch-size", "300"],
+        dict(backend="torch", dtype="float64", method="autograd", batch_size=300),
+        "whole",
+        1000,
+    ),
+    "batch-shuffle-nn-ddp": (
+        [
+            "--backend",
+            "torch",
+            "--dtype",
+            "float64",
+            "--method",
+            "nn",
+            "--batch-size",
+            "128",
+            "--shuffle",
+        ],
+        dict(
+            backend="torch", dtype="float64", method="nn", batch_size=128, shuffle=True, steps=300
+        ),
+        "whole",
+        1000,
+    ),
     # a file: each rank reads its part; --scale (x's range) and --lr auto (the curvature) need
     # all the rows
     "manual-csv-scaled-lr-auto": (["--backend", "numpy"], dict(backend="numpy"), "part", None),
@@ -311,21 +342,6 @@ def test_a_method_on_summed_statistics_is_not_wrapped() -> None:
     stats = GramStats(np.eye(2), np.ones(2), 3.0, 10)
     method = GramMethod(stats, resolve_backend("numpy", "cpu", "float64"), OptimizerSpec(), [0, 0])
     assert DistContext(0, 2, 0, "gloo", 1.0).attach(method) is method
-
-
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (["--workers", "2", "--batch-size", "10"], "--batch-size does not run distributed yet"),
-        (["--distributed", "--batch-size", "10"], "--batch-size does not run distributed yet"),
-    ],
-)
-def test_combinations_that_do_not_run_distributed_are_refused(capsys, args, message) -> None:
-    from gradfit.cli import main
-
-    assert main(["fit", "--backend", "numpy", *args]) == 2
-    err = capsys.readouterr().err
-    assert err.startswith("gradfit: error: ") and message in err and err.count("\n") == 1
 
 
 def test_a_worker_killed_by_a_signal_is_named_with_its_last_words(tmp_path: Path) -> None:

@@ -254,7 +254,8 @@ def _fit(
     if config.batch_size is not None:  # mini-batch SGD: a different algorithm (see its module)
         from .methods.batch import MiniBatch
 
-        method = MiniBatch(method, be, len(trained), config.batch_size, config.shuffle, seed)
+        part = None if dist is None else dist.row_range(len(trained))
+        method = MiniBatch(method, be, n_rows, config.batch_size, config.shuffle, seed, part)
     if dist is not None:
         method = dist.attach(method)
     if resume is not None:

@@ -77,11 +77,6 @@ class FitConfig:
         model = make_model(self.model, degree, self.basis)
         if self.method not in CHOICES:
             raise UsageError(f"unknown method {self.method!r}; choose one of: {', '.join(CHOICES)}")
-        if (self.distributed or self.workers) and self.batch_size is not None:
-            raise UsageError(
-                "--batch-size does not run distributed yet (each rank would draw its own "
-                "mini-batches); use full batches with --distributed/--workers"
-            )
         if self.method in TORCH_ONLY and self.backend == "numpy":
             raise UsageError(
                 f"the {self.method} method needs the torch backend; use --backend torch"

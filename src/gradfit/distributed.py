@@ -109,6 +109,13 @@ class DistContext:
         dist.all_reduce(t, op=dist.ReduceOp.SUM if op == "sum" else dist.ReduceOp.MAX)
         return t.cpu().numpy()
 
+    def row_range(self, n: int) -> tuple[int, int]:
+        """Where this rank's ``n`` rows lie among all the ranks' rows, in rank order."""
+        counts = np.zeros(self.world_size)
+        counts[self.rank] = n
+        first = int(self.host_reduce(counts)[: self.rank].sum())
+        return first, first + n
+
     def total(self, n: int) -> int:
         """A count summed over the ranks (exact below 2^53)."""
         return int(self.host_reduce([n])[0])
@@ -156,6 +163,9 @@ class DistContext:
         """
         if getattr(method, "global_statistics", False):
             return method
+        if hasattr(method, "part"):  # mini-batches over all rows: the inner step is summed
+            method.inner = self.attach(method.inner)
+            return method
         if method.name in ("nn", "module"):
             # Only the dynamic net (the one model with per-run randomness) skips a weight.
             method.net = _ddp(method.module, unused=getattr(method, "_rng", None) is not None)
@@ -189,6 +199,9 @@ class DistributedMethod:
 
     def restore(self, snap: Any) -> None:
         self.inner.restore(snap)
+
+    def select(self, rows: Any) -> None:
+        self.inner.select(rows)
 
 
 def _ddp(module: Any, unused: bool) -> Any:

@@ -9,6 +9,10 @@ permutation from the run's seed (its own stream, so the initial coefficients and
 not change). The loss logged at a step is the *full-data* loss at the parameters before that
 step's update, as in a full-batch run, so runs with different B can be compared line by line;
 B = N without shuffling is the full-batch run, number for number.
+
+Distributed (``part``): the batches are drawn over all N rows, by every rank alike (same seed),
+and each rank computes the gradient on the batch rows it holds; the inner method's all_reduce
+sums those, so a step is the one-process step on the same batch (up to summation order).
 """
 
 from __future__ import annotations
@@ -24,9 +28,19 @@ class MiniBatch:
     """Wraps a per-point method (one with ``select(rows)``): each step on the next batch."""
 
     def __init__(
-        self, inner: Any, backend: Backend, n: int, batch_size: int, shuffle: bool, seed: int
+        self,
+        inner: Any,
+        backend: Backend,
+        n: int,
+        batch_size: int,
+        shuffle: bool,
+        seed: int,
+        part: tuple[int, int] | None = None,
     ) -> None:
+        """``n``: all the rows; ``part``: the rows ``[first, last)`` of them that ``inner``
+        holds (a distributed rank's), None for all."""
         self.inner = inner
+        self.part = part
         self.name = inner.name
         self.backend = backend
         self.n = n
@@ -39,10 +53,19 @@ class MiniBatch:
     def _rows(self) -> Any:
         if self.position == 0 and self.shuffle:
             perm = self.rng.permutation(self.n)
-            self.order = perm if self.backend.name == "numpy" else _index(perm, self.backend)
+            local = self.backend.name == "numpy" or self.part is not None
+            self.order = perm if local else _index(perm, self.backend)
         start, stop = self.position, min(self.position + self.batch, self.n)
         self.position = stop % self.n
-        return slice(start, stop) if not self.shuffle else self.order[start:stop]
+        if self.part is None:
+            return slice(start, stop) if not self.shuffle else self.order[start:stop]
+        first, last = self.part  # the batch's rows that this rank holds, in its own numbering
+        if not self.shuffle:
+            lo, hi = max(start, first), min(stop, last)
+            return slice(lo - first, max(lo, hi) - first)
+        rows = self.order[start:stop]
+        rows = rows[(rows >= first) & (rows < last)] - first
+        return rows if self.backend.name == "numpy" else _index(rows, self.backend)
 
     def step(self, need_loss: bool) -> Any | None:
         loss = None
