@@ -359,3 +359,16 @@ def test_a_worker_killed_by_a_signal_is_named_with_its_last_words(tmp_path: Path
         assert _failure(0, -signal.SIGKILL, 3, err) == (
             "worker 0 of 3 was killed by SIGKILL; the run failed (the other workers stopped)"
         )
+
+
+def test_a_bad_line_in_one_ranks_part_is_the_error_reported(tmp_path: Path) -> None:
+    """Only rank 1 reads the bad line; rank 0 then loses it. The launcher names the cause."""
+    path = tmp_path / "d.csv"
+    body = [f"{i / 100!r},{(i / 100) ** 2!r}" for i in range(400)]
+    body[350] = "3.5,oops"
+    path.write_text("x,y\n" + "\n".join(body) + "\n")
+    proc = run_gradfit("fit", "--workers", "2", "--data", str(path), "--steps", "10")
+    assert proc.returncode == 2
+    assert proc.stderr == (
+        f"gradfit: error: {path}: line 352, column 'y': 'oops' is not a number\n"
+    )

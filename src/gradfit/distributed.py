@@ -498,8 +498,10 @@ def _supervise(
         try:
             failed = [(r, p.returncode) for r, p in enumerate(procs) if p.returncode]
             if first is None and failed:
-                # A worker killed by a signal is the cause; the others failed because of it.
-                first = min(failed, key=lambda f: (f[1] >= 0, f[0]))
+                # A worker killed by a signal is the cause, then one that refused its input
+                # (status 2: a bad line in its part of the file); the others failed because
+                # they lost it.
+                first = min(failed, key=lambda f: (f[1] >= 0, f[1] != 2, f[0]))
                 deadline = time.monotonic() + timeout + grace
             if deadline is not None and time.monotonic() > deadline:
                 for p in procs:
