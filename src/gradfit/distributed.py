@@ -1,8 +1,8 @@
 """Data-parallel fitting on PyTorch's own distributed engine (``torch.distributed``).
 
 A distributed run is K processes (ranks) started by ``torchrun`` (or by ``gradfit fit
---workers K``, which starts them the same way on this machine). Every rank builds the same
-problem and the same initial parameters, keeps only its own contiguous slice of the rows, and
+--workers K``, which starts them the same way on this machine). Every rank has the same
+initial parameters, reads only its own contiguous part of the rows (:func:`rank_problem`), and
 runs the same training loop. Each step the gradient of the sum of squared errors is the sum of
 the ranks' partial gradients, so:
 
