@@ -316,6 +316,8 @@ def run_distributed(
         }
         if hasattr(problem, "chunks"):  # rank 0 reports (and plots) all the rows
             result.data, result.dataset = whole_dataset(config, problem, ctx)
+            if result.data is not None and result.method != "gram":  # held, as one process
+                result.data.pop("streamed", None)
         return result
     except (UsageError, DistributedError, KeyboardInterrupt):
         raise
@@ -492,21 +494,20 @@ def _supervise(
     """Wait for the workers; on the first failure give the others ``timeout + grace`` s."""
     workers = len(procs)
     first: tuple[int, int] | None = None  # (rank, status) of the first worker to fail
+    killed: set[int] = set()  # ranks this killed after the grace period
     interrupted = False
     deadline = None
     while any([p.poll() is None for p in procs]):  # a list: poll every one
         try:
             failed = [(r, p.returncode) for r, p in enumerate(procs) if p.returncode]
             if first is None and failed:
-                # A worker killed by a signal is the cause, then one that refused its input
-                # (status 2: a bad line in its part of the file); the others failed because
-                # they lost it.
-                first = min(failed, key=lambda f: (f[1] >= 0, f[1] != 2, f[0]))
+                first = min(failed, key=_cause)
                 deadline = time.monotonic() + timeout + grace
             if deadline is not None and time.monotonic() > deadline:
-                for p in procs:
+                for rank, p in enumerate(procs):
                     if p.poll() is None:
                         p.kill()
+                        killed.add(rank)
             time.sleep(0.02)
         except KeyboardInterrupt:  # pass Ctrl-C on: the workers stop at a step boundary
             interrupted = True
@@ -520,8 +521,11 @@ def _supervise(
         said = errs[0].read().decode("utf-8", "replace")
         sys.stderr.write(said or "gradfit: interrupted\n")
         return 130
-    if first is None:
-        first = next(((r, p.returncode) for r, p in enumerate(procs) if p.returncode != 0), None)
+    # All have ended: the cause among all the failures (a bad line in two ranks' parts: the
+    # lower rank's, the first in the file), else the first failure seen.
+    failed = [(r, p.returncode) for r, p in enumerate(procs) if p.returncode and r not in killed]
+    if failed and (first is None or _cause(min(failed, key=_cause)) < _cause(first)):
+        first = min(failed, key=_cause)
     if first is None:
         errs[0].seek(0)
         sys.stderr.write(errs[0].read().decode("utf-8", "replace"))
@@ -529,6 +533,14 @@ def _supervise(
     rank, status = first  # type: ignore[misc]
     print(f"gradfit: error: {_failure(rank, status, workers, errs[rank])}", file=sys.stderr)
     return 130 if status == 130 else 2 if status == 2 else 1
+
+
+def _cause(failure: tuple[int, int]) -> tuple[bool, bool, int]:
+    """Sort key of ``(rank, status)`` failures, most likely cause first: a worker killed by a
+    signal, then one that refused its input (status 2: a bad line in its part of the file) -
+    the others failed because they lost it - then the lowest rank."""
+    rank, status = failure
+    return status >= 0, status != 2, rank
 
 
 def _failure(rank: int, status: int, workers: int, err: Any) -> str:
