@@ -70,6 +70,22 @@ CASES = {
         "whole",
         1000,
     ),
+    # not a polynomial: the reference cubic from summed Legendre statistics
+    "legendre3-autograd-lr-auto": (
+        [
+            "--backend",
+            "torch",
+            "--dtype",
+            "float64",
+            "--model",
+            "legendre3",
+            "--method",
+            "autograd",
+        ],
+        dict(backend="torch", dtype="float64", model="legendre3", method="autograd", lr="auto"),
+        "whole",
+        1000,
+    ),
     # mini-batches drawn over all rows alike on every rank; each sums its rows of the batch
     "batch-shuffle-numpy": (
         ["--backend", "numpy", "--points", "2001", "--batch-size", "64", "--shuffle"],

@@ -236,11 +236,17 @@ def _fit(
     else:
         if not isinstance(problem, Problem):  # a distributed rank's part of a file: load it
             problem = in_memory(problem)
-        trained, domain = scaled_view(config, problem, be, dist)
-        if dist is not None:
-            stats, spectrum, optimum, n_rows = _distributed_checks(
-                config, problem, model, init, dist
-            )
+        if dist is not None and model.kind == "poly":
+            # The statistics of all the ranks' rows check that they determine the fit, and
+            # give the curvature (--lr auto) and the optimum, as one process has them.
+            _, domain, stats = gram_view(config, problem, model, dist)
+            spectrum, n_rows = gram_spectrum(stats.gram), stats.n
+            trained = _on_backend(problem, be, domain)
+        else:
+            trained, domain = scaled_view(config, problem, be, dist)
+            if dist is not None:
+                nonlinear = _distributed_nonlinear(config, problem, model, init, dist)
+                spectrum, optimum, n_rows = nonlinear
     run_config = config  # as asked (lr may be "auto"): what a checkpoint records
     lr_auto = None
     if config.lr == "auto":
@@ -332,7 +338,7 @@ def _result(
     stats_s: float = 0.0,
     why: str | None = None,
     optimum: Optimum | None = None,
-    n_points: int | None = None,
+    n_points: int = 0,
 ) -> FitResult:
     """The FitResult of a finished (or interrupted) loop. ``stats``: the sufficient statistics
     of all the rows, when computed (and ``stats_s`` the time of their pass); ``why``: --method
@@ -343,12 +349,10 @@ def _result(
     init_params = be.to_numpy(be.asarray(init)).astype(np.float64)
     # Monomial coefficients in the variable trained on (t when scaled), then in x.
     init_coef, coef = model.to_monomial(init_params), model.to_monomial(params)
-    if optimum is not None:
+    if optimum is not None:  # known already
         pass
     elif stats is not None:  # the optimum from the same statistics: no second pass
-        w_star, best = stats.optimum
-        star = model.to_monomial(w_star)
-        optimum = Optimum(star if domain is None else domain.to_x(star), best)
+        optimum = _optimum_in_x(stats, model, domain)
     elif reference:
         optimum = closed_form(problem.x, problem.y, model.reference_degree)
     else:
@@ -369,7 +373,7 @@ def _result(
         coef=coef if domain is None else domain.to_x(coef),
         loss_history=outcome.history,
         final_loss=outcome.final_loss,
-        n_points=stats.n if stats is not None else n_points or len(problem),  # rows used
+        n_points=stats.n if stats is not None else n_points,  # the rows used
         problem=problem.name,
         device=be.device,
         dtype=be.dtype,
@@ -394,7 +398,7 @@ def gram_view(
     statistics of the scaled data, from one chunked pass; the in-memory problem is returned as
     is (None for a chunked one: nothing of size N is built). ``dist``: ``problem`` is this
     rank's rows; the range and the statistics are those of all the ranks' rows."""
-    from .stats import accumulate, array_chunks, refine
+    from .stats import array_chunks
 
     size = config.chunk_size
     if isinstance(problem, Problem):
@@ -410,16 +414,33 @@ def gram_view(
         def chunks() -> Any:
             return problem.chunks(size)
 
-    stats = accumulate(chunks(), model.basis, model.degree, domain)
-    if dist is not None:
-        stats = dist.sum_stats(stats)
-    if stats.needs_refinement():  # a nearly exact fit: sum L* from the residuals
-        part = refine(stats, chunks(), model.basis, model.degree, domain)
-        residual = part.residual if dist is None else float(dist.host_reduce([part.residual])[0])
-        stats = replace(part, residual=residual)
+    stats = summed_statistics(chunks, model, domain, dist)
     if trained is None or dist is not None:
         _check_rank(stats, model, problem)
     return trained, domain, stats
+
+
+def summed_statistics(chunks: Any, model: Any, window: Any, dist: Any = None) -> Any:
+    """The statistics of a poly ``model`` over the rows ``chunks()`` yields (x mapped by
+    ``window``; ``dist``: summed with the other ranks'), and ``L*`` from a second pass of the
+    residuals when the fit is nearly exact."""
+    from .stats import accumulate, refine
+
+    stats = accumulate(chunks(), model.basis, model.degree, window)
+    if dist is not None:
+        stats = dist.sum_stats(stats)
+    if stats.needs_refinement():  # a nearly exact fit: sum L* from the residuals
+        part = refine(stats, chunks(), model.basis, model.degree, window)
+        residual = part.residual if dist is None else float(dist.host_reduce([part.residual])[0])
+        stats = replace(part, residual=residual)
+    return stats
+
+
+def _optimum_in_x(stats: Any, model: Any, domain: Domain | None) -> Optimum:
+    """The least-squares optimum of ``stats`` as monomial coefficients in x."""
+    w_star, best = stats.optimum
+    star = model.to_monomial(w_star)
+    return Optimum(star if domain is None else domain.to_x(star), best)
 
 
 def _chunked_domain(config: FitConfig, problem: Any, dist: Any = None) -> Domain | None:
@@ -443,21 +464,17 @@ def in_memory(chunked: Any) -> Problem:
     return Problem(np.concatenate(xs), np.concatenate(ys), chunked.name, chunked.source)
 
 
-def _distributed_checks(
+def _distributed_nonlinear(
     config: FitConfig, problem: Problem, model: Any, init: np.ndarray, dist: Any
-) -> tuple[Any, Any, Optimum | None, int]:
-    """What one process learns from all its rows, for a distributed rank (a few collectives).
-
-    A poly model: the statistics of all the rows, which check that the data determine the fit,
-    give the curvature for --lr auto and the optimum. The other models: the row count, the
-    Gauss-Newton curvature at the start (--lr auto) and the reference polynomial, from
-    statistics in a Legendre basis on x's range."""
+) -> tuple[Any, Optimum, int]:
+    """For a distributed rank of a model that is not a polynomial (legendre3, dynamic): what
+    one process would know from all the rows - the curvature for --lr auto (the Gauss-Newton
+    matrix J^T J at the start, summed), the reference polynomial (from statistics in a Legendre
+    basis on x's range, summed) and the row count."""
     from .analysis import hessian_gram
     from .models import Polynomial
+    from .stats import array_chunks
 
-    if model.kind == "poly":
-        _, _, stats = gram_view(config, problem, model, dist)
-        return stats, gram_spectrum(stats.gram), None, stats.n
     n = dist.total(len(problem))
     if n < model.n_params:
         raise UsageError(
@@ -471,25 +488,8 @@ def _distributed_checks(
     ref = Polynomial(model.reference_degree, "legendre")
     lo, hi = dist.bounds(*_x_range(problem.x))
     window = Domain(lo, hi) if lo < hi else None
-    stats = accumulate_stats(problem, ref, window, dist)
-    coef = ref.to_monomial(stats.optimum[0])
-    optimum = Optimum(coef if window is None else window.to_x(coef), stats.optimum[1])
-    return None, spectrum, optimum, n
-
-
-def accumulate_stats(problem: Problem, model: Any, window: Any, dist: Any) -> Any:
-    """The statistics of a poly ``model`` on ``problem`` (x mapped by ``window``), summed over
-    the ranks (and refined when the fit is nearly exact)."""
-    from .stats import accumulate, array_chunks, refine
-
-    def chunks() -> Any:
-        return array_chunks(problem.x, problem.y)
-
-    stats = dist.sum_stats(accumulate(chunks(), model.basis, model.degree, window))
-    if stats.needs_refinement():
-        part = refine(stats, chunks(), model.basis, model.degree, window)
-        stats = replace(part, residual=float(dist.host_reduce([part.residual])[0]))
-    return stats
+    stats = summed_statistics(lambda: array_chunks(problem.x, problem.y), ref, window, dist)
+    return spectrum, _optimum_in_x(stats, ref, window), n
 
 
 def _x_range(x: Any) -> tuple[float, float]:

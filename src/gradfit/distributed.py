@@ -163,7 +163,9 @@ class DistContext:
         """
         if getattr(method, "global_statistics", False):
             return method
-        if hasattr(method, "part"):  # mini-batches over all rows: the inner step is summed
+        from .methods.batch import MiniBatch
+
+        if isinstance(method, MiniBatch):  # batches drawn over all rows: sum the inner steps
             method.inner = self.attach(method.inner)
             return method
         if method.name in ("nn", "module"):
@@ -275,6 +277,7 @@ def run_distributed(
 
     from .api import _fit, resume_seed
     from .backends import resolve_backend
+    from .stream import ChunkedProblem
 
     config = resume_seed(config)
 
@@ -296,6 +299,7 @@ def run_distributed(
             dist.broadcast_object_list(box, src=0)
             config = replace(config, seed=box[0])
         problem = rank_problem(config, be, ctx)
+        part = isinstance(problem, ChunkedProblem)  # else the whole problem, sliced
         lead = ctx.rank == 0
         result = _fit(
             problem,
@@ -312,9 +316,9 @@ def run_distributed(
             "rank": ctx.rank,
             "backend": ctx.backend,
             "rows": len(problem),
-            "read": "part" if hasattr(problem, "chunks") else "whole",
+            "read": "part" if part else "whole",
         }
-        if hasattr(problem, "chunks"):  # rank 0 reports (and plots) all the rows
+        if part:  # rank 0 reports (and plots) all the rows
             result.data, result.dataset = whole_dataset(config, problem, ctx)
             if result.data is not None and result.method != "gram":  # held, as one process
                 result.data.pop("streamed", None)
