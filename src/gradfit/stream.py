@@ -291,12 +291,15 @@ class _TextHeader(Source):
         span = size - self.data_start
         return self.data_start + span * rank // world, self.data_start + span * (rank + 1) // world
 
-    def _lines(self, lo: int, hi: int) -> Iterator[tuple[int, bytes]]:
-        """``(offset, line)`` of the data lines (not blank, not comments) that start in
-        ``[lo, hi)``: nothing before ``lo`` is read but the end of the line it falls in."""
+    def _raw_blocks(self, lo: int, hi: int, size: int) -> Iterator[tuple[list[bytes], list[int]]]:
+        """The data lines (not blank, not comments) that start in ``[lo, hi)``, as bytes, with
+        their byte offsets, ``size`` at a time. Nothing before ``lo`` is read but the end of
+        the line it falls in (that line is the previous part's)."""
+        lines: list[bytes] = []
+        offsets: list[int] = []
         with open(self.path, "rb") as f:
             pos = lo
-            if lo > self.data_start:  # the line through byte lo - 1 is the previous part's
+            if lo > self.data_start:
                 f.seek(lo - 1)
                 pos = lo - 1 + len(f.readline())
             else:
@@ -304,16 +307,27 @@ class _TextHeader(Source):
             for line in f:
                 if pos >= hi:
                     break
-                at, pos = pos, pos + len(line)
-                if at == 0 and line.startswith(codecs.BOM_UTF8):
+                if pos == 0 and line.startswith(codecs.BOM_UTF8):
                     line = line[len(codecs.BOM_UTF8) :]
-                stripped = line.lstrip()
-                if stripped and not stripped.startswith(b"#"):
-                    yield at, line
+                    pos += len(codecs.BOM_UTF8)
+                first = line[:1]
+                if first.isspace() or first == b"#":  # rare: look closer
+                    stripped = line.lstrip()
+                    if not stripped or stripped.startswith(b"#"):
+                        pos += len(line)
+                        continue
+                lines.append(line)
+                offsets.append(pos)
+                pos += len(line)
+                if len(lines) == size:
+                    yield lines, offsets
+                    lines, offsets = [], []
+        if lines:
+            yield lines, offsets
 
     def count_rows(self, lo: int, hi: int) -> int:
         """Data lines starting in ``[lo, hi)``, counted without parsing."""
-        return sum(1 for _ in self._lines(lo, hi))
+        return sum(len(lines) for lines, _ in self._raw_blocks(lo, hi, 1 << 16))
 
     def _split(self, lines: list[str]) -> list[list[str]]:
         import csv
@@ -325,30 +339,25 @@ class _TextHeader(Source):
 
     def blocks(self, ix: int, iy: int, size: int, lo: int, hi: int) -> Iterator[Chunk]:
         """Columns ``ix``, ``iy`` of the data lines starting in ``[lo, hi)``, ``size`` rows at a
-        time."""
-        lines: list[str] = []
-        offsets: list[int] = []
+        time (each block decoded at once)."""
         self.block_start = 0
-        for at, raw in self._lines(lo, hi):
+        for raw, offsets in self._raw_blocks(lo, hi, size):
+            data = b"".join(raw)
             try:
-                if b"\x00" in raw:
-                    raise UnicodeDecodeError("utf-8", raw, 0, 1, "NUL byte")
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError:
+                if b"\x00" in data:
+                    raise ValueError
+                text = data.decode("utf-8")
+            except ValueError:  # UnicodeDecodeError too: name the first bad line
+                bad = next(i for i, r in enumerate(raw) if not _utf8_text(r))
                 raise UsageError(
-                    f"{self.label} is not a UTF-8 text table (line {self.line_number(at)}: "
-                    "binary or non-UTF-8 bytes)"
+                    f"{self.label} is not a UTF-8 text table (line "
+                    f"{self.line_number(offsets[bad])}: binary or non-UTF-8 bytes)"
                 ) from None
-            if line.endswith("\r\n"):
-                line = line[:-2] + "\n"
-            lines.append(line)
-            offsets.append(at)
-            if len(lines) == size:
-                yield self._parse(lines, offsets, ix, iy)
-                self.block_start += len(lines)
-                lines, offsets = [], []
-        if lines:
+            lines = text.replace("\r\n", "\n").split("\n")
+            if lines[-1] == "":  # after the last newline
+                lines.pop()
             yield self._parse(lines, offsets, ix, iy)
+            self.block_start += len(lines)
 
     def line_number(self, offset: int) -> int:
         """The file line (from 1) that starts at byte ``offset``: counted when an error names
@@ -402,6 +411,14 @@ class _TextHeader(Source):
     def where(self, row: int) -> str:
         """The file line of data row ``row`` (in the block being read)."""
         return f"line {self.line_number(self.offsets[row - self.block_start])}"
+
+
+def _utf8_text(raw: bytes) -> bool:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return b"\x00" not in raw
 
 
 def _npy_blocks(
