@@ -45,6 +45,7 @@ examples:
   gradfit fit --resume run.ckpt                continue it (after Ctrl-C or a crash)
   gradfit fit --resume run.ckpt --steps 200000 ... and run it further
   gradfit fit --workers 2 --backend numpy --dtype float64    2 local processes
+  gradfit fit --workers 2 --data big.npy --method gram       each reads half the file
   torchrun --nproc-per-node 4 -m gradfit fit --distributed --data big.npy
 
 formulas (--target): x, numbers, pi, e, tau, + - * / **, and the functions
@@ -305,9 +306,9 @@ def _add_long_run_options(fit: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--distributed",
         action="store_true",
-        help="be one process of a torch.distributed run started by torchrun: fit this rank's "
-        "share of the rows, sum the gradients over all ranks every step (gloo on CPU, nccl "
-        "on CUDA); rank 0 alone prints and writes files",
+        help="be one process of a torch.distributed run started by torchrun: read and fit this "
+        "rank's share of the rows, sum the gradients over all ranks every step (gram: its "
+        "statistics, once; gloo on CPU, nccl on CUDA); rank 0 alone prints and writes files",
     )
     g.add_argument(
         "--workers",
