@@ -39,7 +39,7 @@ examples:
   gradfit fit --data points.csv --save model.json        your own data (x, y columns)
   gradfit fit --data log.parquet --x time --y temp --degree 2 --backend numpy
   gradfit fit --backend numpy --points 100000000 --method gram     10^8 points, in chunks
-  gradfit fit --data big.npy --backend numpy       streamed from disk (memory-mapped)
+  gradfit fit --data big.npy --backend numpy       streamed from disk, a block at a time
   gradfit fit --backend numpy --batch-size 100 --shuffle --seed 1  mini-batch SGD
   gradfit fit --steps 100000 --checkpoint run.ckpt --checkpoint-every 1000
   gradfit fit --resume run.ckpt                continue it (after Ctrl-C or a crash)
