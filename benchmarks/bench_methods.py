@@ -61,7 +61,7 @@ from gradfit.backends import Backend, resolve_backend
 from gradfit.methods import make_method
 from gradfit.models import make_model
 from gradfit.problem import make_problem
-from gradfit.train import train
+from gradfit.run.train import train
 
 STEPS = 2000
 LOG_EVERY = 100

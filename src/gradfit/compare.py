@@ -10,19 +10,17 @@ from __future__ import annotations
 
 import itertools
 import math
-import secrets
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from .analysis import Optimum, closed_form
-from .api import initial_params, make_run_problem, run
-from .backends import resolve_backend
+from .api import run
 from .config import FitConfig
 from .errors import FitFailedError, UsageError
 from .methods import TORCH_ONLY
-from .models import make_model
+from .plan import plan
 
 SCHEMA = "gradfit.compare/1"
 
@@ -103,11 +101,11 @@ def compare(
     float64 precision. Combinations that cannot run (a torch-only method on numpy, L-BFGS on
     numpy) are skipped and listed.
     """
-    seed = config.seed if config.seed is not None else secrets.randbelow(2**32)
-    config = replace(config, seed=seed, dtype=config.dtype or "float64")
-    model = make_model(config.model, config.degree, config.basis)
-    init = initial_params(model, config.init, seed)
-    config = replace(config, init=tuple(init.tolist())).validated()
+    # One plan for the shared start and the reference problem (NumPy float64); every
+    # combination then runs that start.
+    reference = plan(replace(config, dtype=config.dtype or "float64"), host=True)
+    init = reference.init
+    config = replace(reference.config, seed=reference.seed, init=tuple(init.tolist()))
 
     combos, skipped = [], []
     for method, backend, optimizer in itertools.product(methods, backends, optimizers):
@@ -120,8 +118,7 @@ def compare(
     if not combos:
         raise UsageError("no runnable combination: " + "; ".join(skipped))
 
-    be = resolve_backend("numpy", "cpu", "float64")
-    problem = make_run_problem(config, be)
+    problem, model = reference.problem, reference.model
     optimum = closed_form(problem.x, problem.y, model.reference_degree)
 
     rows: list[CompareRow] = []

@@ -10,7 +10,6 @@ prints them for a person, :meth:`Explanation.to_dict` for a program.
 from __future__ import annotations
 
 import math
-import secrets
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -19,17 +18,15 @@ import numpy as np
 from .analysis import (
     QuadraticPath,
     Spectrum,
-    auto_learning_rate,
     closed_form,
     design_matrix,
     hessian_spectrum,
     quadratic_path,
 )
-from .api import initial_params, make_run_problem, scaled_view
-from .backends import resolve_backend
 from .config import FitConfig
-from .models import format_polynomial, make_model
+from .models import format_polynomial
 from .optim import make_array_optimizer
+from .plan import plan
 
 SCHEMA = "gradfit.explain/1"
 CONVERGED = 1e-6  # "converged": loss within this relative distance of the optimum's
@@ -85,20 +82,14 @@ class Explanation:
 
 def explain(config: FitConfig) -> Explanation:
     """Analyse the run ``config`` describes, without running it."""
-    config = config.validated()
-    seed = config.seed if config.seed is not None else secrets.randbelow(2**32)
-    config = replace(config, seed=seed)
-    model = make_model(config.model, config.degree, config.basis)
-    be = resolve_backend("numpy", "cpu", "float64")
-    problem, domain = scaled_view(config, make_run_problem(config, be), be)
+    planned = plan(config, host=True)  # NumPy float64: the numbers the analysis needs
+    model, spec, domain, problem = planned.model, planned.spec, planned.domain, planned.trained
     x, y = problem.x, problem.y  # t, when scaled: the variable gradient descent works in
-    w0 = initial_params(model, config.init, seed)
-    lr_auto = None
-    if config.lr == "auto":
-        auto = auto_learning_rate(model, x, w0, config.optimizer, config.momentum)
-        lr_auto = auto.lr
-        config = replace(config, lr=auto.lr, momentum=auto.momentum)
-    spec = config.optimizer_spec(model)
+    w0 = planned.init
+    lr_auto = None if planned.lr_auto is None else planned.lr_auto.lr
+    # The run as asked (its backend, not the analysis's), with its seed and rate resolved.
+    momentum = planned.config.momentum if planned.lr_auto is None else planned.lr_auto.momentum
+    config = replace(planned.config, seed=planned.seed, lr=spec.lr, momentum=momentum)
     optimum = closed_form(x, y, model.reference_degree)
     optimum_formula = format_polynomial(
         optimum.coef if domain is None else domain.to_x(optimum.coef)

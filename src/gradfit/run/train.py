@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from .backends import Backend
-from .errors import DivergenceError
+from ..backends import Backend
+from ..errors import DivergenceError
 
 LogCallback = Callable[[int, float], None]
 StepCallback = Callable[[int], None]

@@ -1,0 +1,55 @@
+"""Model families: a forward pass, the hand-derived gradient, and how to print the result.
+
+Each model is one module of this package (see :class:`gradfit.models.base.Model` for what it
+provides) that registers its class with :func:`register`; the package finds the modules
+itself, so adding a model is adding one file. Built in:
+
+- :mod:`.polynomial`: the article's model for any degree and basis;
+- :mod:`.legendre3`: the PyTorch tutorial's ``a + b * P3(c + d x)``;
+- :mod:`.dynamic`: the tutorial's dynamic, weight-sharing net.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+from ..errors import UsageError
+from .base import REGISTRY, Cache, Model, evaluation, format_polynomial, register
+
+# Every public module of the package defines a model (torch-only helpers are private: _name).
+for _info in pkgutil.iter_modules(__path__):
+    if not _info.name.startswith("_") and _info.name != "base":
+        importlib.import_module(f"{__name__}.{_info.name}")
+
+_ORDERED = sorted(REGISTRY.values(), key=lambda cls: (getattr(cls, "order", 100), cls.kind))
+MODELS = tuple(cls.kind for cls in _ORDERED)
+MODEL_DESCRIPTIONS = {cls.kind: cls.description for cls in _ORDERED}
+
+from .dynamic import Dynamic  # noqa: E402  (registered above; re-exported)
+from .legendre3 import Legendre3  # noqa: E402
+from .polynomial import BASES, Polynomial  # noqa: E402
+
+
+def make_model(kind: str = "poly", degree: int = 3, basis: str = "monomial") -> Model:
+    """Build a model by name (``--degree`` and ``--basis`` apply to ``poly`` only)."""
+    cls = REGISTRY.get(kind)
+    if cls is None:
+        raise UsageError(f"unknown model {kind!r}; choose one of: {', '.join(MODELS)}")
+    return cls.from_options(degree, basis)
+
+
+__all__ = [
+    "BASES",
+    "MODELS",
+    "MODEL_DESCRIPTIONS",
+    "Cache",
+    "Dynamic",
+    "Legendre3",
+    "Model",
+    "Polynomial",
+    "evaluation",
+    "format_polynomial",
+    "make_model",
+    "register",
+]

@@ -1,0 +1,179 @@
+"""From a plan to a result: build the method the plan chose, train it in THE loop, and report.
+
+Nothing is decided here - the plan (:mod:`gradfit.plan`) decided it - so every front door
+(:func:`gradfit.fit`, :func:`gradfit.run`, a distributed rank, a resumed run) ends in the same
+few lines: ``execute(plan(config))``.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+from ..analysis import closed_form
+from ..backends import versions
+from ..errors import DivergenceError, FitInterrupted
+from ..methods import Method, make_method
+from ..result import FitResult
+from .guard import divergence_advice, divergence_bound
+from .interrupt import StopOnInterrupt
+from .train import LogCallback, StepCallback, TrainInterrupted, TrainOutcome, train
+
+
+def build_method(plan: Any) -> Method:
+    """The method the plan chose, on its backend, from its initial parameters: wrapped in
+    mini-batches when asked, attached to the communicator, restored from the checkpoint when
+    the run resumes one."""
+    config, be = plan.config, plan.backend
+    method = make_method(
+        plan.method, plan.model, plan.trained, be, plan.spec, plan.init, plan.seed, plan.stats
+    )
+    if config.batch_size is not None:  # mini-batch SGD: a different algorithm (see its module)
+        from ..methods.batch import MiniBatch
+
+        part = plan.comm.row_range(len(plan.trained))
+        method = MiniBatch(
+            method, be, plan.n_rows, config.batch_size, config.shuffle, plan.seed, part
+        )
+    method = plan.comm.attach(method)
+    if plan.resume is not None:
+        method.restore(plan.resume.state)
+    return method
+
+
+def execute(
+    plan: Any,
+    on_log: LogCallback | None = None,
+    reference: bool = True,
+    on_step: StepCallback | None = None,
+    step_stride: int = 0,
+) -> FitResult:
+    """Run ``plan``: ``on_log(step, loss)`` at logged steps, ``on_step(step)`` every
+    ``step_stride`` steps (host-side only: progress bars); ``reference=True`` also reports the
+    closed-form optimum. Raises :class:`DivergenceError` (with advice) when the guard stops the
+    run, :class:`FitInterrupted` (with the partial result) on Ctrl-C."""
+    config, be, comm, resume = plan.config, plan.backend, plan.comm, plan.resume
+    method = build_method(plan)
+    if resume is not None:
+        bound = resume.bound if config.guard else None
+    elif config.guard:
+        yty = None if plan.stats is None else plan.stats.yty
+        bound = divergence_bound(method, plan.trained, be, comm, yty)
+    else:
+        bound = None
+    setup_s = time.perf_counter() - plan.started
+    writes = config.checkpoint is not None and comm.rank == 0
+    checkpoint = _checkpoint_writer(plan, method, bound) if writes else None
+    stop = StopOnInterrupt()
+    start_step = 0 if resume is None else resume.step
+    # Distributed: every rank must stop at the same step, so they agree every log_every steps.
+    asked = comm.agreed(stop, config.log_every, start_step)
+    try:
+        with stop:
+            outcome = train(
+                method,
+                be,
+                steps=config.steps,
+                log_every=config.log_every,
+                on_log=on_log,
+                on_step=on_step,
+                step_stride=step_stride,
+                bound=bound,
+                start=start_step,
+                history=None if resume is None else resume.history,
+                checkpoint=checkpoint,
+                checkpoint_every=config.checkpoint_every or 0,
+                stop=asked,
+            )
+    except DivergenceError as exc:
+        advice = divergence_advice(plan.model, plan.trained, plan.init, plan.spec, plan.spectrum)
+        if plan.domain is None and plan.model.linear:
+            advice += ", or --scale to fit on x mapped to [-1, 1]"
+        raise exc.with_detail(advice) from None
+    except TrainInterrupted as exc:
+        if checkpoint is not None:
+            checkpoint(exc.step, exc.history)
+        outcome = TrainOutcome(exc.history, be.scalar(method.loss()), exc.seconds)
+        partial = result_of(plan, method, outcome, reference, setup_s)
+        raise FitInterrupted(partial, exc.step, config.checkpoint) from None
+    return result_of(plan, method, outcome, reference, setup_s)
+
+
+def result_of(
+    plan: Any, method: Method, outcome: TrainOutcome, reference: bool, setup_s: float
+) -> FitResult:
+    """The FitResult of a finished (or interrupted) loop."""
+    from ..plan import optimum_in_x
+
+    be, model, domain, stats = plan.backend, plan.model, plan.domain, plan.stats
+    params = method.params()
+    # The start as the run saw it (rounded to its dtype).
+    init_params = be.to_numpy(be.asarray(plan.init)).astype(np.float64)
+    # Monomial coefficients in the variable trained on (t when scaled), then in x.
+    init_coef, coef = model.to_monomial(init_params), model.to_monomial(params)
+    optimum = plan.optimum
+    if optimum is None and stats is not None:  # from the same statistics: no second pass
+        optimum = optimum_in_x(stats, model, domain)
+    elif optimum is None and reference:
+        optimum = closed_form(plan.problem.x, plan.problem.y, model.reference_degree)
+    timings = {"loop_s": outcome.loop_seconds, "fit_s": time.perf_counter() - plan.started}
+    if stats is not None:
+        timings["setup_s"] = setup_s  # the data pass (and the file or generator behind it)
+    spec = plan.spec
+    lr_auto = plan.lr_auto
+    return FitResult(
+        config=plan.result_config(),
+        seed=plan.seed,
+        model=model,
+        method=method.name,
+        method_auto=plan.method_why,
+        optimizer=spec.hyperparameters() | {"name": spec.name},
+        init_params=init_params,
+        params=params,
+        init_coef=init_coef if domain is None else domain.to_x(init_coef),
+        coef=coef if domain is None else domain.to_x(coef),
+        loss_history=outcome.history,
+        final_loss=outcome.final_loss,
+        n_points=stats.n if stats is not None else plan.n_rows,  # the rows used
+        problem=plan.problem.name,
+        device=be.device,
+        dtype=be.dtype,
+        optimum=optimum,
+        timings=timings,
+        versions=versions(be),
+        lr_auto=None
+        if lr_auto is None
+        else {"lr": lr_auto.lr, "rule": lr_auto.rule, "momentum": lr_auto.momentum},
+        domain=domain,
+        scaled_coef=None if domain is None else coef,
+        scaled_init_coef=None if domain is None else init_coef,
+        data=plan.problem.source,
+        dataset=plan.problem,  # a Problem, or a ChunkedProblem (plots take a sample of it)
+    )
+
+
+def _checkpoint_writer(plan: Any, method: Method, bound: float | None) -> Any:
+    """``write(steps_done, history)``: the method's state into ``config.checkpoint``."""
+    from ..checkpoint import Checkpoint, save_checkpoint
+
+    saved_config = plan.record.to_dict()  # as asked (lr may be "auto"), seed/device/dtype as run
+    be = plan.backend
+
+    def write(done: int, history: list[tuple[int, float]]) -> None:
+        ckpt = Checkpoint(
+            step=done,
+            state=method.snapshot(),
+            history=list(history),
+            config=saved_config,
+            seed=plan.seed,
+            method=method.name,
+            backend=be.name,
+            dtype=be.dtype,
+            bound=bound,
+            extra={"world_size": plan.comm.world_size},
+        )
+        save_checkpoint(plan.config.checkpoint, ckpt)
+
+    return write
