@@ -11,7 +11,7 @@ The file is a NumPy ``.npz`` archive written with ``allow_pickle=False``: the ar
 copies of NumPy arrays and torch tensors) as ``.npy`` members, everything else as one JSON
 document in the member ``meta``. Loading it never runs code from the file. It is written to a
 temporary file beside the target, synced, and renamed over it
-(:func:`gradfit.report.atomic_output`), so a crash or ``kill -9`` during a write leaves the
+(:func:`gradfit.outputs.atomic_output`), so a crash or ``kill -9`` during a write leaves the
 previous checkpoint as it was.
 
 torch is imported only when the state holds tensors (a torch run), never for a NumPy run.
@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from .errors import UsageError
-from .report import atomic_output
+from .outputs import atomic_output
 
 SCHEMA = "gradfit.checkpoint/1"
 # Fields of the config that may differ between a checkpoint and the run that resumes it: how

@@ -29,6 +29,7 @@ from .config import FitConfig
 from .distributed.comm import LOCAL
 from .errors import UsageError
 from .loaders import check_fittable, load_data
+from .losses import Loss, make_loss
 from .methods import resolve_method
 from .models import Model, make_model
 from .optim import OptimizerSpec
@@ -49,6 +50,7 @@ class Plan:
     comm: Any  # LocalComm (one process) or DistContext (a torch.distributed rank)
     seed: int
     model: Model
+    loss: Loss
     problem: Any  # the rows fitted: a Problem in memory, or a ChunkedProblem read in passes
     read: Any  # the rows as read (a distributed rank's part, before any loading into memory)
     trained: Problem | None  # on the backend, in the trained variable (None: gram, streamed)
@@ -157,6 +159,7 @@ def plan(
         comm=comm,
         seed=seed,
         model=model,
+        loss=make_loss(getattr(config, "loss", "squared"), n_rows),
         problem=problem,
         read=read,
         trained=trained,

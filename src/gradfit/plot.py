@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from .errors import UsageError
-from .report import atomic_output
+from .outputs import atomic_output
 from .scaling import as_float64
 
 MAX_POINTS = 2000  # data points drawn; larger data sets are thinned evenly

@@ -1,17 +1,12 @@
-"""How results are shown: the article's text lines and the JSON document."""
+"""How results are shown to a person: the article's text lines, the failure record, the
+Markdown report. (Writing files safely is :mod:`gradfit.outputs`.)"""
 
 from __future__ import annotations
 
-import json
-import os
-import sys
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
-from .errors import UsageError
+# TODO(merge): the CLI still imports these from here; they live in gradfit.outputs.
+from .outputs import emit_json, write_text_atomic  # noqa: F401
 
 
 def log_line(step: int, loss: float) -> str:
@@ -22,62 +17,6 @@ def log_line(step: int, loss: float) -> str:
 def result_line(formula: str) -> str:
     """The article's last line, in English: ``Result: y = a + b x + c x^2 + d x^3``."""
     return f"Result: {formula}"
-
-
-def dumps(doc: dict[str, Any]) -> str:
-    """Strict JSON (no NaN/Infinity tokens), indented for people and parsers alike."""
-    return json.dumps(doc, indent=2, allow_nan=False) + "\n"
-
-
-@contextmanager
-def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; on success rename it over ``path``.
-
-    A crash or a failed write never leaves a half-written file, and the previous file stays
-    intact until the new one is complete.
-    """
-    target = Path(path)
-    directory = target.parent if str(target.parent) else Path(".")
-    if not directory.is_dir():
-        raise UsageError(f"cannot write {target}: directory {directory} does not exist")
-    if target.is_dir():
-        raise UsageError(f"cannot write {target}: it is a directory")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
-    except OSError as exc:
-        raise UsageError(f"cannot write {target}: {exc.strerror}") from None
-    os.close(fd)
-    try:
-        yield Path(tmp)
-        # mkstemp makes the file private (0600); give it the mode a plain open() would.
-        os.chmod(tmp, target.stat().st_mode & 0o777 if target.exists() else 0o666 & ~_umask())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
-    """Write ``text`` to ``path`` atomically (see :func:`atomic_output`), synced to disk."""
-    with atomic_output(path) as tmp, open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-
-
-def emit_json(doc: dict[str, Any], dest: str, stdout: TextIO | None = None) -> None:
-    """Send the document to ``dest``: ``-`` for standard output, else a file (atomically)."""
-    text = dumps(doc)
-    if dest == "-":
-        (stdout or sys.stdout).write(text)
-    else:
-        write_text_atomic(dest, text)
 
 
 def failure_document(config: Any, error: Any) -> dict[str, Any]:

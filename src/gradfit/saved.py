@@ -39,7 +39,7 @@ import numpy as np
 
 from .errors import UsageError
 from .models import format_polynomial
-from .report import dumps, write_text_atomic
+from .outputs import dumps, write_text_atomic
 from .scaling import WINDOW, Domain, evaluate
 
 SCHEMA = "gradfit.model/1"

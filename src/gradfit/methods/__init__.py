@@ -81,7 +81,7 @@ def resolve_method(
         return name, None
     why_not = (
         "the model is not linear in its parameters"
-        if getattr(model, "kind", None) != "poly"
+        if not getattr(model, "linear", False)
         else "float32 runs keep the per-point loop"
         if dtype != "float64"
         else "lbfgs is torch.optim's"
@@ -106,11 +106,15 @@ def make_method(
     init: np.ndarray,
     seed: int = 0,
     stats: Any = None,
+    loss: Any = None,
 ) -> Method:
     """Build the method called ``name``, starting from parameters ``init`` (float64).
 
     ``stats`` (gram only): precomputed :class:`gradfit.stats.GramStats`; else one pass over
-    ``problem``."""
+    ``problem``. ``loss``: a :class:`gradfit.losses.Loss` (None: the sum of squared errors)."""
+    from ..losses import SQUARED
+
+    loss = SQUARED if loss is None else loss
     if name not in METHODS:
         raise UsageError(f"unknown method {name!r}; choose one of: {', '.join(METHODS)}")
     if name in TORCH_ONLY and backend.name != "torch":
@@ -119,7 +123,7 @@ def make_method(
         from ..stats import statistics
         from .gram import GramMethod
 
-        if getattr(model, "kind", None) != "poly":
+        if not getattr(model, "linear", False):
             raise UsageError(
                 f"the gram method needs a model linear in its parameters (poly), not {model.kind}; "
                 "use --method manual"
@@ -134,7 +138,7 @@ def make_method(
     if name == "autograd":
         from .autograd import AutogradMethod
 
-        return AutogradMethod(model, problem, backend, spec, init, seed)
+        return AutogradMethod(model, problem, backend, spec, init, seed, loss)
     from .nn import NNMethod
 
-    return NNMethod(name, model, problem, backend, spec, init, seed)
+    return NNMethod(name, model, problem, backend, spec, init, seed, loss)

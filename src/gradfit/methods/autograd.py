@@ -1,7 +1,7 @@
 """autograd: PyTorch computes the gradient. ``loss.backward()`` on a leaf tensor of parameters.
 
-The forward pass is the model's own (the same code the manual method uses); only the backward
-pass changes hands. Parameters move with ``torch.optim``.
+The forward pass and the loss are the model's and the loss's own (the same code the manual
+method uses); only the backward pass changes hands. Parameters move with ``torch.optim``.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from ..backends import Backend
+from ..losses import SQUARED, Loss
 from ..models import evaluation
 from ..optim import OptimizerSpec
 from ..problem import Problem
@@ -30,15 +31,17 @@ class AutogradMethod(TorchMethod):
         spec: OptimizerSpec,
         init: np.ndarray,
         seed: int = 0,
+        loss: Loss = SQUARED,
     ) -> None:
         self._setup(model, problem, backend, seed)
+        self.objective = loss
         self.w = backend.asarray(np.array(init, dtype=np.float64)).requires_grad_(True)
         self._start([self.w], spec)
 
     def _forward_loss(self) -> Any:
         # unbind: one view per weight in one op (and one op back), cheaper than w[k] each
         residual = self.model.forward(self.w.unbind(0), self.cache) - self.y
-        return (residual * residual).sum()
+        return self.objective.value(residual)
 
     def _reduced(self, loss: Any, need_loss: bool) -> Any:
         if self.reduce is not None:  # one all_reduce of the gradient and the loss
@@ -59,7 +62,7 @@ class AutogradMethod(TorchMethod):
 
         with torch.no_grad(), evaluation(self.cache):
             residual = self.model.forward(self.w, self.cache) - self.y
-            return (residual * residual).sum()
+            return self.objective.value(residual)
 
     def params(self) -> np.ndarray:
         return self.backend.to_numpy(self.w).astype(np.float64)

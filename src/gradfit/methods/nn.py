@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from ..backends import Backend
+from ..losses import SQUARED, Loss
 from ..models import evaluation
 from ..optim import OptimizerSpec
 from ..problem import Problem
@@ -74,18 +75,19 @@ class NNMethod(TorchMethod):
         spec: OptimizerSpec,
         init: np.ndarray,
         seed: int = 0,
+        loss: Loss = SQUARED,
     ) -> None:
         self.name = name
         self._setup(model, problem, backend, seed)
         self._rng = self.cache.rng  # distributed.attach asks: does a pass skip a weight?
         w0 = backend.asarray(np.array(init, dtype=np.float64))
-        if name == "nn" and model.kind == "poly":
+        if name == "nn" and model.kind == "poly":  # the tutorial's Linear layer
             feats = self.cache.feats
             matrix = torch.stack(feats, dim=-1) if feats else problem.x.new_empty((len(problem), 0))
             self.module: Any = LinearModule(matrix, w0)
         else:
             self.module = ModelModule(model, self.cache, w0)
-        self.loss_fn = nn.MSELoss(reduction="sum")
+        self.loss_fn = loss.torch_module()  # the article's loss: nn.MSELoss(reduction="sum")
         # What computes the predictions: the module itself, or (distributed) the module wrapped
         # in DistributedDataParallel, which sums the gradients over the ranks.
         self.net: Any = self.module

@@ -28,7 +28,15 @@ def build_method(plan: Any) -> Method:
     the run resumes one."""
     config, be = plan.config, plan.backend
     method = make_method(
-        plan.method, plan.model, plan.trained, be, plan.spec, plan.init, plan.seed, plan.stats
+        plan.method,
+        plan.model,
+        plan.trained,
+        be,
+        plan.spec,
+        plan.init,
+        plan.seed,
+        stats=plan.stats,
+        loss=plan.loss,
     )
     if config.batch_size is not None:  # mini-batch SGD: a different algorithm (see its module)
         from ..methods.batch import MiniBatch
@@ -93,9 +101,10 @@ def execute(
             advice += ", or --scale to fit on x mapped to [-1, 1]"
         raise exc.with_detail(advice) from None
     except TrainInterrupted as exc:
-        if checkpoint is not None:
-            checkpoint(exc.step, exc.history)
-        outcome = TrainOutcome(exc.history, be.scalar(method.loss()), exc.seconds)
+        final = be.scalar(method.loss())
+        if checkpoint is not None and not (bound is not None and not final <= bound):
+            checkpoint(exc.step, exc.history)  # only a state the guard passes
+        outcome = TrainOutcome(exc.history, final, exc.seconds)
         partial = result_of(plan, method, outcome, reference, setup_s)
         raise FitInterrupted(partial, exc.step, config.checkpoint) from None
     return result_of(plan, method, outcome, reference, setup_s)

@@ -81,7 +81,9 @@ def train(
     Resuming: ``start`` steps are already done (the method restored to that point) and
     ``history`` holds the losses logged so far; the loop runs steps ``start .. steps - 1``.
     ``checkpoint(done, history)`` is called after every ``checkpoint_every`` steps and once at
-    the end. ``stop()`` is asked after every step (a host-side flag, no device sync); when it
+    the end, each time only for a state whose loss the guard has passed (one read per
+    checkpoint), so a diverging run never replaces a good checkpoint with a bad one.
+    ``stop()`` is asked after every step (a host-side flag, no device sync); when it
     says yes the loop raises :class:`TrainInterrupted` at that step boundary.
     """
     history = list(history or [])
@@ -99,15 +101,21 @@ def train(
             if logged:
                 value = backend.scalar(loss)
                 history.append((t, value))
-                if on_log is not None:
-                    on_log(t, value)
-                if guard:
+                if guard:  # checked before it is shown: nothing is printed past a failure
                     if _bad(value, bound):
                         raise _locate(method, backend, snap, snap_step, t, bound, history)
                     snap, snap_step = method.snapshot(), t + 1
+                if on_log is not None:
+                    on_log(t, value)
             if step_stride and (t + 1) % step_stride == 0 and on_step is not None:
                 on_step(t + 1)
             if checkpoint_every and (t + 1) % checkpoint_every == 0 and t + 1 < steps:
+                if guard:  # never write a state the guard has not passed
+                    value = backend.scalar(method.loss())
+                    if _bad(value, bound):
+                        raise _locate(
+                            method, backend, snap, snap_step, t + 1, bound, history, value
+                        )
                 checkpoint(t + 1, history)
             if stop is not None and stop() and t + 1 < steps:
                 raise TrainInterrupted(t + 1, history, time.perf_counter() - start_time)
