@@ -219,6 +219,18 @@ def test_syntax_error_in_a_script_is_a_warning(tmp_path: Path, monkeypatch) -> N
     assert check.status == "warn" and "SyntaxError" in check.summary
 
 
+def test_a_script_too_deeply_nested_to_parse_is_a_warning(tmp_path: Path, monkeypatch) -> None:
+    # Python's parser gives up on deep nesting with MemoryError (10**6 minus signs in the issue).
+    monkeypatch.chdir(tmp_path)
+    script = tmp_path / "deep.py"
+    script.write_text("x = " + "-" * 100_000 + "1\n")
+    report = doctor.run_doctor([script], runtime=False)
+    (check,) = [c for c in report.checks if c.id == "script:deep.py"]
+    assert check.status == "warn" and "too deeply nested to parse" in check.summary
+    assert f"cannot read the imports of {script}" in check.summary
+    assert report.exit_code == 0
+
+
 def test_missing_packages() -> None:
     required = checks.Dep("gradfit_no_such_pkg", "gradfit-no-such-pkg", True)
     check, info, module = checks.check_package(required)

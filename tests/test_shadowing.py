@@ -163,6 +163,14 @@ def test_shadowing_and_the_doctor_need_only_the_standard_library() -> None:
     assert {m.split(".")[1] for m in ours} == {"doctor", "errors", "shadowing"}, ours
 
 
+def test_a_script_too_deeply_nested_to_parse(tmp_path: Path) -> None:
+    script = tmp_path / "deep.py"
+    script.write_text("x = " + "-" * 100_000 + "1\n")
+    with pytest.raises(ValueError, match="too deeply nested to parse"):
+        shadowing.script_imports(script)
+    assert shadowing.find_shadowing([script], cwd=tmp_path) == []
+
+
 def test_script_imports_are_read_not_run(tmp_path: Path) -> None:
     script = tmp_path / "train.py"
     script.write_text(

@@ -395,9 +395,16 @@ def script_imports(path: str | os.PathLike[str]) -> set[str]:
 
     Counts ``import a.b``, ``from a import b`` (not relative imports), and
     ``__import__("a")`` / ``importlib.import_module("a")`` with a literal name. Raises
-    ``SyntaxError`` or ``OSError`` when the file cannot be read as Python.
+    ``SyntaxError`` or ``OSError`` when the file cannot be read as Python, ``ValueError`` when
+    it holds null bytes or is nested too deeply for Python's parser.
     """
-    tree = ast.parse(Path(path).read_bytes(), filename=str(path))
+    source = Path(path).read_bytes()
+    try:
+        tree = ast.parse(source, filename=str(path))
+    except (MemoryError, RecursionError) as exc:  # e.g. 10**6 nested minus signs
+        raise ValueError(
+            f"too deeply nested to parse ({type(exc).__name__} from Python's parser)"
+        ) from None
     names: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):

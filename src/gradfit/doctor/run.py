@@ -45,6 +45,7 @@ def run_doctor(
             script_names[str(s)] = script_imports(path)
             entry["imports"] = sorted(script_names[str(s)])
         except (SyntaxError, ValueError, OSError) as exc:
+            script_names[str(s)] = set()  # read once: find_shadowing need not try again
             entry["error"] = first_line(exc)
             report.checks.append(
                 Check(
