@@ -1,7 +1,9 @@
-"""Every gradfit entry point explains a stand-in torch / numpy in one line, not a traceback."""
+"""Stand-ins (torch.py, numpy/, random.py) found by path, never imported, and every gradfit entry
+point explaining one in one line, not a traceback."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -9,6 +11,8 @@ from pathlib import Path
 
 import pytest
 from conftest import run_gradfit
+
+from gradfit import shadowing
 
 ARTICLE_TORCH_PY = "import torch\nx = torch.rand(5, 3)\nprint(x)\n"
 ARTICLE_NUMPY_PY = "import numpy as np\nx = np.linspace(-3.14, 3.14, 2000)\n"
@@ -135,3 +139,121 @@ def test_a_random_py_that_breaks_gradfits_own_imports(tmp_path: Path) -> None:
     proc = run_gradfit("fit", "--backend", "numpy", cwd=tmp_path)
     assert_one_line(proc, path)
     assert "the standard library's random" in proc.stderr
+
+
+# --- gradfit.shadowing, in this process ----------------------------------------------------
+
+
+def test_shadowing_and_the_doctor_need_only_the_standard_library() -> None:
+    # Every command, and `import gradfit` when a stand-in breaks it, relies on them: they import
+    # neither numpy nor torch, nor the rest of gradfit (loaded here without gradfit/__init__.py).
+    code = (
+        "import json, sys, types\n"
+        "pkg = types.ModuleType('gradfit')\n"
+        f"pkg.__path__ = [{str(Path(shadowing.__file__).parent)!r}]\n"
+        "sys.modules['gradfit'] = pkg\n"
+        "import gradfit.shadowing, gradfit.doctor\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    loaded = json.loads(proc.stdout)
+    assert not [m for m in loaded if m.split(".")[0] in ("numpy", "torch")], loaded
+    ours = {m for m in loaded if m.startswith("gradfit.")}
+    assert {m.split(".")[1] for m in ours} == {"doctor", "errors", "shadowing"}, ours
+
+
+def test_a_script_too_deeply_nested_to_parse(tmp_path: Path) -> None:
+    script = tmp_path / "deep.py"
+    script.write_text("x = " + "-" * 100_000 + "1\n")
+    with pytest.raises(ValueError, match="too deeply nested to parse"):
+        shadowing.script_imports(script)
+    assert shadowing.find_shadowing([script], cwd=tmp_path) == []
+
+
+def test_script_imports_are_read_not_run(tmp_path: Path) -> None:
+    script = tmp_path / "train.py"
+    script.write_text(
+        "import os.path, numpy as np\n"
+        "from torch.nn import functional\n"
+        "from . import sibling\n"
+        "import importlib\n"
+        "def f():\n"
+        "    import random\n"
+        "    return importlib.import_module('statistics'), __import__('json')\n"
+        "raise SystemExit('never run')\n"
+    )
+    assert shadowing.script_imports(script) == {
+        "os",
+        "numpy",
+        "torch",
+        "importlib",
+        "random",
+        "statistics",
+        "json",
+    }
+
+
+def names_found(tmp_path: Path, *scripts: Path) -> dict[str, shadowing.Shadow]:
+    return {s.name: s for s in shadowing.find_shadowing(scripts, cwd=tmp_path)}
+
+
+def test_a_script_folder_hiding_the_standard_library(tmp_path: Path) -> None:
+    folder = tmp_path / "project"
+    folder.mkdir()
+    script = folder / "train.py"
+    script.write_text("import statistics\nimport helpers\n")
+    (folder / "statistics.py").write_text("")  # hides the standard library: fail
+    (folder / "helpers.py").write_text("")  # the script's own module: fine
+    (folder / "sys.py").write_text("")  # built in: no file can hide it
+    (folder / "matplotlib").mkdir()  # a plain folder (no __init__.py) hides nothing
+    found = names_found(tmp_path, script)
+    assert set(found) == {"statistics"}
+    shadow = found["statistics"]
+    assert shadow.status == "fail" and shadow.path == str(folder / "statistics.py")
+    assert shadow.where == f"it is beside {script}" and not shadow.active
+    assert "the standard library's statistics" in shadow.summary
+
+
+def test_a_script_named_like_a_module_it_needs_indirectly(tmp_path: Path) -> None:
+    # numpy.py imports torch, and torch imports numpy: the script loads itself.
+    script = tmp_path / "sub" / "numpy.py"
+    script.parent.mkdir()
+    script.write_text("import torch\n")
+    shadow = names_found(tmp_path, script)["numpy"]
+    assert shadow.script == str(script) and shadow.status == "fail"
+    assert shadow.summary.startswith(f"your script {script} is named like NumPy")
+
+
+def test_pythonpath_entry_ahead_of_numpy(tmp_path: Path, monkeypatch) -> None:
+    folder = tmp_path / "lib"
+    folder.mkdir()
+    (folder / "numpy.py").write_text("")
+    monkeypatch.setenv("PYTHONPATH", str(folder))
+    monkeypatch.setattr(sys, "path", [str(folder), *sys.path])
+    shadow = shadowing.diagnose()
+    assert shadow is not None and shadow.path == str(folder / "numpy.py")
+    assert shadow.active and shadow.via == "pythonpath"
+    assert f"take {folder} off PYTHONPATH" in shadow.fix
+    # A real install there (pip install --target) is not a stand-in.
+    (folder / "numpy-2.0.0.dist-info").mkdir()
+    assert shadowing.diagnose() is None
+
+
+def test_clean_environment_has_nothing_to_diagnose(tmp_path: Path, monkeypatch) -> None:
+    import torch
+
+    monkeypatch.chdir(tmp_path)
+    assert shadowing.diagnose() is None
+    assert shadowing.find_shadowing(cwd=tmp_path) == []
+    assert shadowing.import_checked("torch") is torch
+
+
+def test_diagnose_blames_a_stand_in_only_for_what_it_can_cause(tmp_path: Path, monkeypatch) -> None:
+    (tmp_path / "statistics.py").write_text("")
+    (tmp_path / "numpy.py").write_text("")
+    monkeypatch.setattr(sys, "path", [str(tmp_path), *sys.path])
+    named = shadowing.diagnose(ImportError("cannot import name 'mean' from 'statistics' (...)"))
+    assert named is not None and named.name == "statistics"
+    assert shadowing.diagnose(ImportError("something else")) is not None  # a stand-in's symptom
+    assert shadowing.diagnose(OSError("libcudart.so.12: cannot open shared object file")) is None

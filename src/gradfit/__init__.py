@@ -13,7 +13,15 @@ Importing gradfit does not import torch; the torch backend imports it when used.
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from ._version import __version__
+
+
+def _doctor_alone(argv: list[str]) -> int:
+    """``gradfit doctor ARGS`` while ``import gradfit`` fails: the checks that need no gradfit."""
+    from .doctor import main
+
+    return main(argv, runtime=False)
+
 
 try:
     from .analysis import Optimum, closed_form
@@ -24,9 +32,9 @@ try:
     from .result import FitResult
     from .saved import SavedModel, load
 except Exception as _exc:  # a numpy.py / random.py of the user's hides a module: say which
-    from .doctor import explain_import_failure
+    from .shadowing import explain_import_failure
 
-    explain_import_failure(_exc)
+    explain_import_failure(_exc, doctor=_doctor_alone)
     raise
 
 __all__ = [

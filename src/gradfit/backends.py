@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from .errors import DeviceUnavailableError, UsageError
+from ._version import __version__
+from .errors import DeviceUnavailableError, ShadowedModuleError, UsageError
 
 BACKENDS = ("torch", "numpy")
 DTYPES = ("float32", "float64")
@@ -103,9 +104,8 @@ def resolve_backend(name: str = "torch", device: str = "cpu", dtype: str | None 
 
 def import_torch() -> Any:
     """Import torch, turning a missing install or a file that hides it (``torch.py``: see
-    :mod:`gradfit.doctor`) into a clear, fixable error."""
-    from .doctor import import_checked
-    from .errors import ShadowedModuleError
+    :mod:`gradfit.shadowing`) into a clear, fixable error."""
+    from .shadowing import import_checked  # only for torch runs: no cost to NumPy ones
 
     try:
         return import_checked("torch")
@@ -158,7 +158,5 @@ def versions(backend: Backend | None = None) -> dict[str, str | None]:
         info["torch"] = torch.__version__
     if backend is not None and backend.name == "torch" and backend.device.startswith("cuda"):
         info["device_name"] = torch.cuda.get_device_name(backend._device_obj)
-    from . import __version__
-
     info["gradfit"] = __version__
     return info

@@ -32,7 +32,7 @@ class ShadowedModuleError(UsageError, ImportError):
     """A file or folder of the user's (``torch.py``, ``numpy/``) hides a module gradfit needs.
 
     Raised instead of Python's "partially initialized module ... circular import" error, with
-    the path and the fix (see :mod:`gradfit.doctor`). An ImportError too, so code that guards
+    the path and the fix (see :mod:`gradfit.shadowing`). An ImportError too, so code that guards
     ``import gradfit`` with ``except ImportError`` still works. The CLI exits with status 2.
     """
 
