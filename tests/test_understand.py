@@ -156,10 +156,11 @@ def test_lr_auto_beats_the_articles_rate() -> None:
     article_steps = next(t for t, v in article.loss_history if v <= target)
     optimum = auto.optimum.loss
     auto_steps = next(t for t, v in auto.loss_history if v - optimum <= 1e-6 * optimum)
-    assert auto.lr_auto is not None and auto.config.lr == pytest.approx(
-        2 / (lambda_sum := sum(hessian_eigs(np.linspace(-np.pi, np.pi, 2000), 3)[[0, -1]])),
-        rel=1e-9,
-    ), lambda_sum
+    # auto is the rate with the lowest loss at the budget: at least as low as the best
+    # constant rate's, 2 / (lambda_min + lambda_max)
+    best = 2 / sum(hessian_eigs(np.linspace(-np.pi, np.pi, 2000), 3)[[0, -1]])
+    classic = gradfit.run(preset_config(lr=best, **common))
+    assert auto.lr_auto is not None and auto.final_loss <= classic.final_loss * (1 + 1e-12)
     assert auto_steps < article_steps == 1999
     print(f"--lr auto: {auto_steps} steps to 1e-6 of the optimum; article: {article_steps}")
 

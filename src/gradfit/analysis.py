@@ -209,6 +209,52 @@ class QuadraticPath:
         return hi
 
 
+def budget_lr(path: QuadraticPath, steps: int) -> float:
+    """The constant learning rate whose plain gradient descent, from this path's start, has the
+    lowest loss after ``steps`` updates - exactly, for least squares.
+
+    The loss after k steps, ``L* + sum_i lambda_i / 2 e_i^2 (1 - lr lambda_i)^(2k)``, is convex
+    in lr on ``[0, 2 / lambda_max]`` (a positive sum of even powers of affine functions), so a
+    golden-section search finds its minimum. The search's answer is compared with
+    ``1 / lambda_max`` and ``2 / (lambda_min + lambda_max)`` (the best rate for infinitely many
+    steps), and the lowest predicted loss wins; on a tie (all at the optimum to rounding), the
+    fastest asymptotic contraction.
+    """
+    spec = path.spectrum
+    hi = 2.0 / spec.lambda_max
+
+    def loss(lr: float) -> float:
+        return float(path.loss_after(steps, lr))
+
+    inv = (math.sqrt(5.0) - 1.0) / 2.0
+    a, b = 0.0, hi
+    c, d = b - inv * (b - a), a + inv * (b - a)
+    fc, fd = loss(c), loss(d)
+    for _ in range(200):
+        if b - a <= 1e-12 * hi:
+            break
+        if fc <= fd:
+            b, d, fd = d, c, fc
+            c = b - inv * (b - a)
+            fc = loss(c)
+        else:
+            a, c, fc = c, d, fd
+            d = a + inv * (b - a)
+            fd = loss(d)
+    candidates = [c, d, 1.0 / spec.lambda_max]
+    if spec.lambda_min > 0:
+        candidates.append(spec.best_lr)
+    return min(candidates, key=lambda lr: (loss(lr), spec.rate(lr)))
+
+
+def path_from_statistics(stats: Any, spectrum: Spectrum, w0: Any) -> QuadraticPath:
+    """The exact gradient-descent path from ``w0`` for least squares whose sufficient
+    statistics (:class:`gradfit.stats.GramStats`) are ``stats``; ``spectrum`` is theirs."""
+    w_star, best = stats.optimum
+    e0 = spectrum.eigenvectors.T @ (np.asarray(w0, dtype=np.float64) - w_star)
+    return QuadraticPath(spectrum, float(best), e0)
+
+
 def quadratic_path(model: Any, x: Any, y: Any, w0: Any) -> QuadraticPath | None:
     """The exact gradient-descent path for a linear model from ``w0`` (None otherwise)."""
     X = design_matrix(model, x)
@@ -238,10 +284,16 @@ def auto_learning_rate(
     optimizer: str,
     momentum: float | None = None,
     spectrum: Spectrum | None = None,
+    path: QuadraticPath | None = None,
+    steps: int | None = None,
 ) -> AutoLR:
     """A learning rate from the loss curvature, for ``--lr auto``.
 
-    - sgd on least squares: ``2 / (lambda_min + lambda_max)``, the best constant rate;
+    - sgd on least squares, given the exact ``path`` from this start and the step budget
+      ``steps``: the rate with the lowest predicted loss after ``steps`` updates
+      (:func:`budget_lr`; never worse there than ``1 / lambda_max`` nor than
+      ``2 / (lambda_min + lambda_max)``); without them, ``2 / (lambda_min + lambda_max)``,
+      the best constant rate for many steps;
     - momentum: Polyak's heavy-ball optimum (rate and momentum); nesterov: ``1 / lambda_max``
       with momentum ``(sqrt(kappa) - 1) / (sqrt(kappa) + 1)``; with ``--momentum`` given, a safe
       rate for it (half the heavy-ball stability limit ``2 (1 + m) / lambda_max``);
@@ -260,8 +312,17 @@ def auto_learning_rate(
             f"--lr auto is defined for sgd, momentum, nesterov and lbfgs; {optimizer} takes "
             "steps in parameter units, not along the curvature: give --lr (e.g. 1e-2)"
         )
+    if path is not None:
+        spectrum = path.spectrum
     spec = spectrum if spectrum is not None else hessian_spectrum(model, x, w0)
     where = "" if spec.exact else " of the curvature at the start"
+    if optimizer == "sgd" and momentum is None and path is not None and steps is not None:
+        return AutoLR(
+            budget_lr(path, steps),
+            momentum,
+            f"the rate with the lowest predicted loss after {steps} steps from this start "
+            "(exact for least squares)",
+        )
     if optimizer == "sgd":
         if spec.exact and spec.lambda_min > 0:
             return AutoLR(

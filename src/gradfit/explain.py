@@ -18,6 +18,7 @@ import numpy as np
 from .analysis import (
     QuadraticPath,
     Spectrum,
+    budget_lr,
     closed_form,
     design_matrix,
     hessian_spectrum,
@@ -183,8 +184,11 @@ def _suggestions(
         now = path.steps_to(spec.lr, CONVERGED) if spectrum.rate(spec.lr) < 1 else None
         best = path.steps_to(spectrum.best_lr, CONVERGED)
         now_text = f"{now} steps" if now is not None else "never, at your lr"
+        auto = budget_lr(path, config.steps)
         tips.append(
-            f"--lr auto uses the best constant rate {spectrum.best_lr:.4g}: within "
+            f"--lr auto picks {auto:.4g}, the rate with the lowest predicted loss after "
+            f"{config.steps} steps ({float(path.loss_after(config.steps, auto)):.8g}). For "
+            f"longer runs the best constant rate is {spectrum.best_lr:.4g}: within "
             f"{CONVERGED:g} of the optimum's loss in {best} steps ({now_text} now)."
         )
         root = math.sqrt(spectrum.condition)

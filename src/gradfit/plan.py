@@ -23,7 +23,16 @@ from typing import Any
 
 import numpy as np
 
-from .analysis import AutoLR, Optimum, Spectrum, auto_learning_rate, gram_spectrum
+from .analysis import (
+    AutoLR,
+    Optimum,
+    QuadraticPath,
+    Spectrum,
+    auto_learning_rate,
+    gram_spectrum,
+    path_from_statistics,
+    quadratic_path,
+)
 from .backends import Backend, resolve_backend
 from .config import FitConfig
 from .distributed.comm import LOCAL
@@ -149,8 +158,16 @@ def plan(
     spec_config = config
     if config.lr == "auto":
         x = None if trained is None else trained.x
+        path = _budget_path(config, model, trained, init, stats, spectrum)
         lr_auto = auto_learning_rate(
-            model, x, init, config.optimizer, config.momentum, spectrum=spectrum
+            model,
+            x,
+            init,
+            config.optimizer,
+            config.momentum,
+            spectrum=spectrum,
+            path=path,
+            steps=config.steps,
         )
         spec_config = replace(config, lr=lr_auto.lr, momentum=lr_auto.momentum)
     return Plan(
@@ -177,6 +194,21 @@ def plan(
         record=record,
         started=started,
     )
+
+
+def _budget_path(
+    config: FitConfig, model: Model, trained: Problem | None, init: Any, stats: Any, spectrum: Any
+) -> QuadraticPath | None:
+    """For --lr auto on least squares with plain full-batch gradient descent: the exact path
+    from this start (from the statistics when the run has them), so that the rate can be the
+    one with the lowest loss at the step budget. None where that rule does not apply."""
+    if not (model.linear and config.optimizer == "sgd" and config.momentum is None):
+        return None
+    if config.batch_size is not None:  # mini-batches take another path
+        return None
+    if stats is not None:
+        return path_from_statistics(stats, spectrum, init)
+    return quadratic_path(model, trained.x, trained.y, init)
 
 
 def initial_params(model: Model, init: Any, seed: int) -> np.ndarray:
