@@ -14,7 +14,9 @@ from conftest import REPO, run_gradfit
 
 import gradfit
 from gradfit.cli import main
-from gradfit.loaders import load_data, open_source
+from gradfit.data import load_data, open_table, sniff
+from gradfit.data import text as text_reader
+from gradfit.data.load import read_whole
 
 BAD = REPO / "tests" / "data" / "bad"
 
@@ -140,11 +142,13 @@ def test_parquet_columns_by_name_and_index(tmp_path: Path) -> None:
 
 
 def test_large_npy_is_memory_mapped(tmp_path: Path) -> None:
+    """Opening a .npy maps it (its header gives shape, dtype and layout): nothing is read until
+    its rows are, a block at a time."""
     path = tmp_path / "big.npy"
     np.save(path, np.zeros((200_000, 3)))
-    source = open_source(path)
-    column = source._getters[1]()  # what columns() copies from
-    assert isinstance(column, np.memmap)
+    table = open_table(path)
+    assert isinstance(table.array, np.memmap)
+    assert table.count(1, 2) == 200_000
 
 
 def test_cli_fit_on_a_file_of_a_known_cubic_recovers_it(tmp_path: Path, capsys) -> None:
@@ -359,7 +363,7 @@ def test_help_lists_the_new_options_and_commands() -> None:
     assert "predict" in run_gradfit("--help").stdout
 
 
-def test_fast_and_careful_text_parsers_agree(tmp_path: Path) -> None:
+def test_fast_and_careful_text_parsers_agree(tmp_path: Path, monkeypatch) -> None:
     """Plain numbers take NumPy's C parser; a missing value sends the file to the cell-by-cell
     one. Both must read the same numbers."""
     rows = [f"{a!r},{b!r}" for a, b in zip(X.tolist(), Y.tolist(), strict=True)]
@@ -367,9 +371,18 @@ def test_fast_and_careful_text_parsers_agree(tmp_path: Path) -> None:
     fast.write_text("x,y\n" + "\n".join([*rows, "7.0,nan"]) + "\n")
     careful = tmp_path / "careful.csv"
     careful.write_text("x,y\n" + "\n".join([*rows, "7.0,NA"]) + "\n")
-    sources = [open_source(fast), open_source(careful)]
-    assert sources[0].matrix is not None and sources[1].matrix is None
-    a, b = (s.columns([0, 1]) for s in sources)
+    calls = []
+
+    def split_cells(lines: list[str], delimiter: str | None) -> list[list[str]]:
+        calls.append(len(lines))
+        return sniff.split_cells(lines, delimiter)
+
+    monkeypatch.setattr(text_reader, "split_cells", split_cells)
+    tables = [open_table(fast), open_table(careful)]
+    a = read_whole(tables[0], 0, 1)
+    assert calls == [1, 1]  # the two headers only: the data took the fast path
+    b = read_whole(tables[1], 0, 1)
+    assert calls == [1, 1, 7]  # then the careful parser, for the file with NA
     for u, v in zip(a, b, strict=True):
         np.testing.assert_array_equal(u, v)  # NaN == NaN for assert_array_equal
-    assert sources[0].where(6) == sources[1].where(6) == "line 8"
+    assert tables[0].where(6) == tables[1].where(6) == "line 8"

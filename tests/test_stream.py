@@ -16,10 +16,9 @@ import gradfit
 from gradfit.api import run
 from gradfit.backends import resolve_backend
 from gradfit.config import FitConfig
+from gradfit.data import add_noise, generated, linspace_chunk, make_problem, open_file
 from gradfit.errors import UsageError
-from gradfit.problem import add_noise, make_problem
 from gradfit.stats import accumulate, array_chunks
-from gradfit.stream import generated, linspace_chunk, open_file
 
 
 @pytest.mark.parametrize("n", [1, 2, 7, 1000, 12345])

@@ -20,13 +20,20 @@ import numpy as np
 from .analysis import Optimum, auto_learning_rate, closed_form, gram_spectrum, hessian_spectrum
 from .backends import Backend, resolve_backend, versions
 from .config import FitConfig
+from .data import (
+    Domain,
+    Problem,
+    add_noise,
+    as_float64,
+    as_problem,
+    check_fittable,
+    load_data,
+    make_problem,
+)
 from .errors import DivergenceError, FitInterrupted, UsageError
-from .loaders import check_fittable, load_data
 from .methods import make_method, resolve_method
 from .models import make_model
-from .problem import Problem, add_noise, as_problem, make_problem
 from .result import FitResult
-from .scaling import Domain, as_float64
 from .train import (
     DIVERGENCE_FACTOR,
     LogCallback,
@@ -148,7 +155,7 @@ def streamed_problem(config: FitConfig, be: Backend) -> Any:
     need never be held: a ``.npy``, Parquet or CSV/TSV file, or a generated target (on NumPy
     float64, where the chunks are the very numbers the backend would make, or above
     ``STREAM_GENERATED_MIN`` points). None: build the problem in memory."""
-    from . import stream
+    from . import data as stream
 
     if config.method not in ("gram", "auto"):
         return None

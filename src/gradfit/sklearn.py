@@ -32,8 +32,8 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 
 from .api import fit as gradfit_fit
 from .backends import resolve_backend
+from .data import Domain
 from .optim import make_array_optimizer
-from .scaling import Domain
 from .train import train
 
 __all__ = ["GDPolynomialRegressor"]
