@@ -253,3 +253,12 @@ def test_a_bad_line_in_a_later_part_is_named_by_its_file_line(tmp_path: Path) ->
     path.write_text("x,y\n" + "\n".join(body) + "\n")
     with pytest.raises(UsageError, match=r"line 152, column 'y': 'oops' is not a number"):
         _rows(open_file(str(path), part=(1, 2)))
+
+
+def test_a_file_that_goes_away_while_streamed_is_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "d.csv"
+    path.write_text("x,y\n" + "".join(f"{i},{i * i}\n" for i in range(100)))
+    chunked = open_file(str(path))
+    path.unlink()
+    with pytest.raises(UsageError, match=r"^cannot read .*d\.csv: No such file or directory$"):
+        _rows(chunked)

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import UsageError, describe_nonfinite, role
+from .errors import UsageError, cannot_read, describe_nonfinite, role
 from .formats import open_table
 from .table import Column, Table, choose_xy
 
@@ -113,9 +113,12 @@ def load_data(
 def read_whole(table: Table, ix: int, iy: int) -> tuple[np.ndarray, np.ndarray]:
     """Columns ``ix`` and ``iy`` of all the table's rows: its blocks, copied and concatenated."""
     xs, ys = [np.empty(0)], [np.empty(0)]
-    for bx, by in table.blocks(ix, iy, LOAD_BLOCK):
-        xs.append(np.array(bx, dtype=np.float64))
-        ys.append(np.array(by, dtype=np.float64))
+    try:
+        for bx, by in table.blocks(ix, iy, LOAD_BLOCK):
+            xs.append(np.array(bx, dtype=np.float64))
+            ys.append(np.array(by, dtype=np.float64))
+    except OSError as exc:  # the file went away or failed while it was read
+        raise cannot_read(table.label, exc) from None
     return np.concatenate(xs), np.concatenate(ys)
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import UsageError, excerpt, not_a_number, not_numbers, short
+from .errors import UsageError, cannot_read, excerpt, not_a_number, not_numbers, short
 from .sniff import MISSING
 from .table import Block, Part, Table, part_rows
 
@@ -30,9 +30,9 @@ class ParquetTable(Table):
         pq = _import_pyarrow(label)
         try:
             self.file = pq.ParquetFile(path)
-        except OSError:
-            raise  # reported by open_table as "cannot read"
-        except Exception as exc:  # pyarrow raises ArrowInvalid, ...
+        except Exception as exc:  # pyarrow raises ArrowInvalid, ArrowIOError, ...
+            if isinstance(exc, OSError) and exc.errno is not None:
+                raise  # the system's refusal (permissions): open_table says "cannot read"
             raise UsageError(f"cannot read {label} as Parquet: {short(exc)}") from None
         self.names = list(self.file.schema_arrow.names)
 
@@ -76,9 +76,9 @@ class ParquetTable(Table):
                 row += batch.num_rows
         except UsageError:
             raise
-        except OSError:
-            raise
         except Exception as exc:  # a corrupt page, ...
+            if isinstance(exc, OSError) and exc.errno is not None:
+                raise cannot_read(self.label, exc) from None
             raise UsageError(f"cannot read {self.label} as Parquet: {short(exc)}") from None
 
     def _floats(self, column: Any, name: str, row: int) -> np.ndarray:

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import nonfinite_in_stream
+from .errors import cannot_read, nonfinite_in_stream
 from .formats import open_table
 from .table import Block, Part, choose_xy
 
@@ -93,7 +93,8 @@ def open_file(
     problem = ChunkedProblem(n, f"{Path(path).name} ({y_name} vs {x_name})", lambda s: iter(()))
     info = {"path": str(path), "x": x_name, "y": y_name, "rows": n, "streamed": True}
 
-    def read(size: int) -> Iterator[Chunk]:
+    def checked(size: int) -> Iterator[Chunk]:
+        """The table's blocks, non-finite rows refused (or left out and counted)."""
         row, dropped = 0, 0
         for bx, by in table.blocks(ix, iy, size, part):
             # A NaN or inf makes a sum non-finite: two cheap sums, a closer look only then.
@@ -108,6 +109,12 @@ def open_file(
             yield bx, by
         problem.dropped = dropped
         info.update(dropped=dropped, used=n - dropped)
+
+    def read(size: int) -> Iterator[Chunk]:
+        try:
+            yield from checked(size)
+        except OSError as exc:  # the file went away or failed while it was read
+            raise cannot_read(table.label, exc) from None
 
     problem.reader = read
     problem.source = info
