@@ -38,8 +38,8 @@ class TextTable(Table):
                         f"{label} has CR-only line endings (classic Mac OS); save it with "
                         "LF or CRLF line endings"
                     )
-                line = _decode(raw[len(codecs.BOM_UTF8) :] if lineno == 1 and
-                               raw.startswith(codecs.BOM_UTF8) else raw, label)  # fmt: skip
+                bom = lineno == 1 and raw.startswith(codecs.BOM_UTF8)
+                line = _decode(raw[len(codecs.BOM_UTF8) :] if bom else raw, label)
                 if line.strip() and not line.lstrip().startswith("#"):
                     first = line.rstrip("\r\n")
                     break
