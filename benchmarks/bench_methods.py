@@ -58,9 +58,9 @@ from torch.profiler import ProfilerActivity, profile
 
 import gradfit
 from gradfit.backends import Backend, resolve_backend
+from gradfit.data import make_problem
 from gradfit.methods import make_method
 from gradfit.models import make_model
-from gradfit.problem import make_problem
 from gradfit.run.train import train
 
 STEPS = 2000

@@ -314,7 +314,7 @@ def extrapolated(rows: list[Row]) -> list[Row]:
 
 
 def _lin(n: int, start: int, size: int) -> np.ndarray:
-    from gradfit.stream import linspace_chunk
+    from gradfit.data import linspace_chunk
 
     return linspace_chunk(-math.pi, math.pi, n, start, min(start + size, n))
 

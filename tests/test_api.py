@@ -11,10 +11,10 @@ import torch
 
 import gradfit
 from gradfit.backends import resolve_backend
+from gradfit.data import make_problem
 from gradfit.methods import make_method
 from gradfit.models import Polynomial
 from gradfit.optim import OptimizerSpec
-from gradfit.problem import make_problem
 from gradfit.run.train import train
 
 

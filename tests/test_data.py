@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -14,7 +15,9 @@ from conftest import REPO, run_gradfit
 
 import gradfit
 from gradfit.cli import main
-from gradfit.loaders import load_data, open_source
+from gradfit.data import can_stream, choose_xy, load_data, open_file, open_table, sniff
+from gradfit.data import text as text_reader
+from gradfit.data.load import read_whole
 
 BAD = REPO / "tests" / "data" / "bad"
 
@@ -86,31 +89,38 @@ def write_formats(tmp: Path) -> dict[str, tuple[Path, list[str]]]:
     files["ints.npz"] = (tmp / "ints.npz", [])
     np.savez(tmp / "table.npz", table=np.column_stack([X, Y]))
     files["table.npz"] = (tmp / "table.npz", [])
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:
+        return files
+    pq.write_table(pa.table({"t": X, "y": Y}), tmp / "log.parquet", row_group_size=4)
+    files["log.parquet"] = (tmp / "log.parquet", [])
     return files
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        "header.csv",
-        "no_header.csv",
-        "spaced.csv",
-        "quoted.csv",
-        "tabs.tsv",
-        "semicolons.csv",
-        "comments.txt",
-        "named.csv",
-        "chosen.csv",
-        "by_index.dat",
-        "bom.csv",
-        "pair.npy",
-        "wide.npy",
-        "structured.npy",
-        "named.npz",
-        "ints.npz",
-        "table.npz",
-    ],
-)
+FORMATS = [
+    "header.csv",
+    "no_header.csv",
+    "spaced.csv",
+    "quoted.csv",
+    "tabs.tsv",
+    "semicolons.csv",
+    "comments.txt",
+    "named.csv",
+    "chosen.csv",
+    "by_index.dat",
+    "bom.csv",
+    "pair.npy",
+    "wide.npy",
+    "structured.npy",
+    "named.npz",
+    "ints.npz",
+    "table.npz",
+]
+
+
+@pytest.mark.parametrize("name", FORMATS)
 def test_every_format_reads_the_same_points(tmp_path: Path, name: str) -> None:
     path, args = write_formats(tmp_path)[name]
     options = dict(zip(args[::2], args[1::2], strict=True))
@@ -118,6 +128,57 @@ def test_every_format_reads_the_same_points(tmp_path: Path, name: str) -> None:
     np.testing.assert_allclose(data.x, X, rtol=1e-7)  # float32 columns round to 1e-7
     np.testing.assert_array_equal(data.y, Y)
     assert data.rows == X.size and data.dropped == 0
+
+
+@pytest.mark.parametrize("name", [*FORMATS, "log.parquet"])
+def test_load_data_is_the_readers_blocks_and_the_stream(tmp_path: Path, name: str) -> None:
+    """One reader per format: load_data concatenates its blocks, open_file streams the same
+    blocks - the same arrays, bit for bit, whatever the block size."""
+    if name.endswith(".parquet"):
+        pytest.importorskip("pyarrow")
+    path, args = write_formats(tmp_path)[name]
+    options = dict(zip(args[::2], args[1::2], strict=True))
+    x, y = options.get("--x"), options.get("--y")
+    whole = load_data(path, x, y)
+    table = open_table(path)
+    ix, iy = choose_xy(table, x, y)
+    assert table.count(ix, iy) == whole.rows
+    for size in (1, 4, 1 << 16):
+        got = [(bx.copy(), by.copy()) for bx, by in table.blocks(ix, iy, size)]
+        assert all(b[0].dtype == b[1].dtype == np.float64 for b in got)
+        np.testing.assert_array_equal(np.concatenate([b[0] for b in got]), whole.x)
+        np.testing.assert_array_equal(np.concatenate([b[1] for b in got]), whole.y)
+    if can_stream(path):
+        streamed = open_file(str(path), x, y)
+        assert len(streamed) == whole.rows
+        for size in (1, 4, 1 << 16):
+            got = [(bx.copy(), by.copy()) for bx, by in streamed.chunks(size)]
+            np.testing.assert_array_equal(np.concatenate([b[0] for b in got]), whole.x)
+            np.testing.assert_array_equal(np.concatenate([b[1] for b in got]), whole.y)
+    else:
+        assert name.endswith(".npz")  # read whole: not streamed
+
+
+@pytest.mark.parametrize("name", [*FORMATS, "log.parquet"])
+def test_every_readers_parts_are_the_whole_file(tmp_path: Path, name: str) -> None:
+    """part=(rank, K) of every reader: the parts' rows in rank order are the file's rows."""
+    if name.endswith(".parquet"):
+        pytest.importorskip("pyarrow")
+    path, args = write_formats(tmp_path)[name]
+    options = dict(zip(args[::2], args[1::2], strict=True))
+    table = open_table(path)
+    ix, iy = choose_xy(table, options.get("--x"), options.get("--y"))
+    whole = read_whole(table, ix, iy)
+    for world in (1, 2, 3, 7):
+        parts = [
+            [(bx.copy(), by.copy()) for bx, by in table.blocks(ix, iy, 2, (rank, world))]
+            for rank in range(world)
+        ]
+        counts = [table.count(ix, iy, (rank, world)) for rank in range(world)]
+        assert counts == [sum(b[0].size for b in part) for part in parts]
+        blocks = [b for part in parts for b in part]
+        np.testing.assert_array_equal(np.concatenate([b[0] for b in blocks]), whole[0])
+        np.testing.assert_array_equal(np.concatenate([b[1] for b in blocks]), whole[1])
 
 
 def test_parquet_columns_by_name_and_index(tmp_path: Path) -> None:
@@ -140,11 +201,13 @@ def test_parquet_columns_by_name_and_index(tmp_path: Path) -> None:
 
 
 def test_large_npy_is_memory_mapped(tmp_path: Path) -> None:
+    """Opening a .npy maps it (its header gives shape, dtype and layout): nothing is read until
+    its rows are, a block at a time."""
     path = tmp_path / "big.npy"
     np.save(path, np.zeros((200_000, 3)))
-    source = open_source(path)
-    column = source._getters[1]()  # what columns() copies from
-    assert isinstance(column, np.memmap)
+    table = open_table(path)
+    assert isinstance(table.array, np.memmap)
+    assert table.count(1, 2) == 200_000
 
 
 def test_cli_fit_on_a_file_of_a_known_cubic_recovers_it(tmp_path: Path, capsys) -> None:
@@ -296,6 +359,86 @@ def test_bad_files_are_one_line_and_exit_2(capsys, tmp_path: Path, build, args, 
     assert message in err
 
 
+def _parquet_two_ys(tmp: Path) -> Path:
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    columns = [pa.array([0.0, 1.0, 2.0]), pa.array([1.0, 2.0, 3.0]), pa.array([3.0, 2.0, 1.0])]
+    pq.write_table(pa.Table.from_arrays(columns, names=["x", "y", "y"]), tmp / "f.parquet")
+    return tmp / "f.parquet"
+
+
+HUGE = 200_000  # characters: over the csv module's field limit (131,072)
+
+# Files that once gave a traceback, a huge error line, or a different answer per path.
+WORST_FILES = [
+    ("cell over the csv limit",
+     _bytes("f.csv", b'x,y\n1,2\n2,"' + b"a" * HUGE + b'"\n3,4\n'),
+     "f.csv: line 3: field larger than field limit (131072)"),
+    ("header over the csv limit",
+     _bytes("f.csv", b'x,"' + b"h" * HUGE + b'"\n1,2\n2,3\n'),
+     "f.csv: line 1: field larger than field limit (131072)"),
+    ("huge word", _bytes("f.txt", b"x y\n1 2\n2 " + b"a" * HUGE + b"\n3 4\n"),
+     "f.txt: line 3, column 'y': '" + "a" * 60 + "'... (200000 characters) is not a number"),
+    ("huge header name", _bytes("f.txt", b"x " + b"h" * HUGE + b" z\n1 2 3\n"),
+     "f.txt has 3 columns ('x', '" + "h" * 60 + "'... (200000 characters), 'z')"),
+    ("20 MB of NULs", _bytes("f.csv", b"\0" * (20 << 20)),
+     "f.csv is not a UTF-8 text table (is it a binary file with the wrong extension?)"),
+    ("NULs after the header", _bytes("f.csv", b"x,y\n1,2\n\0\0\0\n3,4\n"),
+     "f.csv is not a UTF-8 text table (line 3: binary or non-UTF-8 bytes)"),
+    ("CR-only line endings", _bytes("f.csv", b"x,y\r0,1\r1,2\r2,5\r3,3\r"),
+     "f.csv has CR-only line endings (classic Mac OS); save it with LF or CRLF line endings"),
+    ("quote not closed", _bytes("f.csv", b'x,y\n1,2\n2,"3\n3,4\n4,5\n'),
+     "f.csv: line 3: a quoted field is not closed on its line"),
+    ("parquet with two y columns", _parquet_two_ys, "f.parquet has 2 columns named 'y'; "
+     "Parquet columns are read by name, so rename all but one"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("method", ["manual", "gram"])  # read whole; streamed
+@pytest.mark.parametrize(("build", "message"), [c[1:] for c in WORST_FILES],
+                         ids=[c[0] for c in WORST_FILES])  # fmt: skip
+def test_worst_files_are_one_short_line_on_both_paths(
+    capsys, tmp_path: Path, build, message: str, method: str
+) -> None:
+    """The in-memory and the streamed path read a file with the same reader: the same one
+    line, exit 2, and never more than a short excerpt of the file's own text."""
+    path = build(tmp_path)
+    code, out, err = cli(capsys, "fit", "--data", str(path), "--backend", "numpy",
+                         "--method", method)  # fmt: skip
+    assert (code, out) == (2, ""), err[:500]
+    assert err.startswith("gradfit: error: ") and err.count("\n") == 1, err[:500]
+    assert message in err and len(err) < 400, err[:500]
+
+
+@pytest.mark.parametrize("method", ["manual", "gram"])
+def test_an_unreadable_file_is_one_line_on_both_paths(
+    capsys, tmp_path: Path, monkeypatch, method: str
+) -> None:
+    path = tmp_path / "f.csv"
+    path.write_text("x,y\n0,1\n1,2\n2,5\n3,3\n")
+
+    def refuse(file, *args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(file))
+
+    # Tests may run as root, whom chmod does not stop: refuse the text reader's open instead.
+    monkeypatch.setattr(text_reader, "open", refuse, raising=False)
+    code, out, err = cli(capsys, "fit", "--data", str(path), "--backend", "numpy",
+                         "--method", method)  # fmt: skip
+    assert (code, out) == (2, "")
+    assert err == f"gradfit: error: cannot read {path}: Permission denied\n"
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root reads all")
+def test_a_file_without_read_permission_is_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "f.csv"
+    path.write_text("x,y\n0,1\n1,2\n2,5\n3,3\n")
+    path.chmod(0)
+    for method in ("manual", "gram"):
+        proc = run_gradfit("fit", "--data", str(path), "--backend", "numpy", "--method", method)
+        assert proc.returncode == 2
+        assert proc.stderr == f"gradfit: error: cannot read {path}: Permission denied\n"
+
+
 def test_a_bad_file_in_a_real_process_has_no_traceback() -> None:
     proc = run_gradfit("fit", "--data", str(BAD / "non_numeric.csv"))
     assert proc.returncode == 2 and proc.stdout == ""
@@ -359,7 +502,7 @@ def test_help_lists_the_new_options_and_commands() -> None:
     assert "predict" in run_gradfit("--help").stdout
 
 
-def test_fast_and_careful_text_parsers_agree(tmp_path: Path) -> None:
+def test_fast_and_careful_text_parsers_agree(tmp_path: Path, monkeypatch) -> None:
     """Plain numbers take NumPy's C parser; a missing value sends the file to the cell-by-cell
     one. Both must read the same numbers."""
     rows = [f"{a!r},{b!r}" for a, b in zip(X.tolist(), Y.tolist(), strict=True)]
@@ -367,9 +510,18 @@ def test_fast_and_careful_text_parsers_agree(tmp_path: Path) -> None:
     fast.write_text("x,y\n" + "\n".join([*rows, "7.0,nan"]) + "\n")
     careful = tmp_path / "careful.csv"
     careful.write_text("x,y\n" + "\n".join([*rows, "7.0,NA"]) + "\n")
-    sources = [open_source(fast), open_source(careful)]
-    assert sources[0].matrix is not None and sources[1].matrix is None
-    a, b = (s.columns([0, 1]) for s in sources)
+    calls = []
+
+    def split_cells(lines: list[str], delimiter: str | None) -> list[list[str]]:
+        calls.append(len(lines))
+        return sniff.split_cells(lines, delimiter)
+
+    monkeypatch.setattr(text_reader, "split_cells", split_cells)
+    tables = [open_table(fast), open_table(careful)]
+    a = read_whole(tables[0], 0, 1)
+    assert calls == [1, 1]  # the two headers only: the data took the fast path
+    b = read_whole(tables[1], 0, 1)
+    assert calls == [1, 1, 7]  # then the careful parser, for the file with NA
     for u, v in zip(a, b, strict=True):
         np.testing.assert_array_equal(u, v)  # NaN == NaN for assert_array_equal
-    assert sources[0].where(6) == sources[1].where(6) == "line 8"
+    assert tables[0].where(6) == tables[1].where(6) == "line 8"

@@ -20,8 +20,8 @@ from conftest import run_gradfit
 import gradfit
 from gradfit.backends import resolve_backend
 from gradfit.cli import main
+from gradfit.data import make_problem
 from gradfit.expr import MAX_LENGTH, parse_expression
-from gradfit.problem import make_problem
 
 XS = np.linspace(-2.5, 2.5, 101)
 

@@ -7,10 +7,10 @@ import pytest
 import torch
 
 from gradfit.backends import resolve_backend
+from gradfit.data import as_problem
 from gradfit.methods import make_method
 from gradfit.models import Polynomial
 from gradfit.optim import OptimizerSpec
-from gradfit.problem import as_problem
 
 
 def manual_loss_and_grad(degree: int, x: np.ndarray, y: np.ndarray, w: np.ndarray):

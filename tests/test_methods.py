@@ -11,11 +11,11 @@ from conftest import assert_coef_close, rel_err
 
 import gradfit
 from gradfit.backends import resolve_backend
+from gradfit.data import make_problem
 from gradfit.methods import make_method
 from gradfit.models import Dynamic, Legendre3, Polynomial
 from gradfit.models._p3_function import LegendreP3
 from gradfit.optim import OptimizerSpec
-from gradfit.problem import make_problem
 
 METHODS = ["manual", "autograd", "nn", "module"]
 

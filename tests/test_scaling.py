@@ -11,8 +11,8 @@ from conftest import assert_coef_close
 import gradfit
 from gradfit.analysis import hessian_spectrum
 from gradfit.cli import main
+from gradfit.data import Domain
 from gradfit.models import Polynomial
-from gradfit.scaling import Domain
 
 NpPolynomial = np.polynomial.Polynomial
 

@@ -16,10 +16,9 @@ import gradfit
 from gradfit.api import run
 from gradfit.backends import resolve_backend
 from gradfit.config import FitConfig
+from gradfit.data import add_noise, generated, linspace_chunk, make_problem, open_file
 from gradfit.errors import UsageError
-from gradfit.problem import add_noise, make_problem
 from gradfit.stats import accumulate, array_chunks
-from gradfit.stream import generated, linspace_chunk, open_file
 
 
 @pytest.mark.parametrize("n", [1, 2, 7, 1000, 12345])
@@ -254,3 +253,12 @@ def test_a_bad_line_in_a_later_part_is_named_by_its_file_line(tmp_path: Path) ->
     path.write_text("x,y\n" + "\n".join(body) + "\n")
     with pytest.raises(UsageError, match=r"line 152, column 'y': 'oops' is not a number"):
         _rows(open_file(str(path), part=(1, 2)))
+
+
+def test_a_file_that_goes_away_while_streamed_is_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "d.csv"
+    path.write_text("x,y\n" + "".join(f"{i},{i * i}\n" for i in range(100)))
+    chunked = open_file(str(path))
+    path.unlink()
+    with pytest.raises(UsageError, match=r"^cannot read .*d\.csv: No such file or directory$"):
+        _rows(chunked)

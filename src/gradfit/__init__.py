@@ -27,8 +27,8 @@ try:
     from .analysis import Optimum, closed_form
     from .api import fit, run
     from .config import FitConfig
+    from .data import Data, load_data
     from .errors import FitFailedError, GradfitError, UsageError
-    from .loaders import Data, load_data
     from .result import FitResult
     from .saved import SavedModel, load
 except Exception as _exc:  # a numpy.py / random.py of the user's hides a module: say which

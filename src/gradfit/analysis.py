@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from numpy.polynomial import Polynomial as NpPolynomial
 
-from .scaling import as_float64
+from .data import as_float64
 from .stats import VANDER
 
 

@@ -55,7 +55,7 @@ def fit(
     coefficients (lowest power first); otherwise they are drawn from a standard normal with
     ``seed`` (drawn and reported when None). ``on_log(step, loss)`` is called on logged steps.
     ``reference=True`` also computes the closed-form optimum for comparison.
-    ``scale=True`` trains on x mapped to [-1, 1] (see :mod:`gradfit.scaling`); the coefficients
+    ``scale=True`` trains on x mapped to [-1, 1] (see :mod:`gradfit.data.scaling`); the coefficients
     are still reported in x. ``lr="auto"`` picks the rate from the loss's Hessian on the data
     (on the scaled x when scaling; see :func:`gradfit.analysis.auto_learning_rate`).
 

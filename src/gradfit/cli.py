@@ -420,7 +420,7 @@ def _add_predict_command(sub: Any) -> None:
 def _cmd_predict(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from .loaders import load_column
+    from .data import load_column
     from .report import write_text_atomic
     from .saved import load
 

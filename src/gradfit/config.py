@@ -14,11 +14,11 @@ from typing import Any
 
 import numpy as np
 
+from .data import check_points, check_range
 from .errors import UsageError
 from .methods import CHOICES, TORCH_ONLY
 from .models import make_model
 from .optim import OptimizerSpec, check_lr
-from .problem import check_points, check_range
 
 
 @dataclass(frozen=True)
@@ -160,8 +160,8 @@ def _size(model: Any) -> str:
 
 def _data_options(config: FitConfig) -> dict[str, Any]:
     """Check the options for files, formulas, noise and scaling; return their normalised values."""
+    from .data import TARGETS
     from .expr import parse_expression
-    from .problem import TARGETS
 
     out: dict[str, Any] = {"drop_nonfinite": bool(config.drop_nonfinite)}
     try:

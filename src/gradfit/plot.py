@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
+from .data import as_float64
 from .errors import UsageError
 from .outputs import atomic_output
-from .scaling import as_float64
 
 MAX_POINTS = 2000  # data points drawn; larger data sets are thinned evenly
 STYLES = ("-", "--", ":", "-.")

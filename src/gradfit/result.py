@@ -11,7 +11,7 @@ import numpy as np
 
 from .analysis import Optimum
 from .config import FitConfig
-from .scaling import Domain, evaluate
+from .data import Domain, evaluate
 
 SCHEMA = "gradfit.fit/1"
 

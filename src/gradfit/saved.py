@@ -37,10 +37,10 @@ from typing import Any
 
 import numpy as np
 
+from .data import WINDOW, Domain, evaluate
 from .errors import UsageError
 from .models import format_polynomial
 from .outputs import dumps, write_text_atomic
-from .scaling import WINDOW, Domain, evaluate
 
 SCHEMA = "gradfit.model/1"
 SCHEMA_PREFIX = "gradfit.model/"

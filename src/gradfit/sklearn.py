@@ -32,9 +32,9 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 
 from .api import fit as gradfit_fit
 from .backends import resolve_backend
+from .data import Domain
 from .optim import make_array_optimizer
 from .run.train import train
-from .scaling import Domain
 
 __all__ = ["GDPolynomialRegressor"]
 

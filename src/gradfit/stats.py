@@ -85,7 +85,7 @@ class GramStats:
 def accumulate(chunks: Iterable[Chunk], basis: str, degree: int, window: Any = None) -> GramStats:
     """One pass over ``chunks`` of ``(x, y)`` rows: ``G``, ``b``, ``y^T y`` in float64.
 
-    ``window`` (a :class:`gradfit.scaling.Domain`, optional) maps each chunk's x to
+    ``window`` (a :class:`gradfit.data.Domain`, optional) maps each chunk's x to
     ``t = off + scl * x`` in [-1, 1] first, so the statistics are those of the scaled fit.
 
     Each chunk is processed in blocks of ``BLOCK`` rows whose basis values stay in cache, in

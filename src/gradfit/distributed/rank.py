@@ -67,7 +67,7 @@ def describe(result: Any, plan: Any) -> None:
     """Add to rank 0's ``result`` what a distributed run reports: the world, and the summary
     of all the ranks' rows (one all_reduce) with the whole dataset as a lazily read stream
     (plots take a sample of it)."""
-    from ..stream import ChunkedProblem, generated, open_file
+    from ..data import ChunkedProblem, generated, open_file
 
     ctx, config, problem = plan.comm, plan.config, plan.read
     part = isinstance(problem, ChunkedProblem)  # else the whole problem, sliced

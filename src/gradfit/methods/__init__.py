@@ -26,9 +26,9 @@ from typing import Any, Protocol
 import numpy as np
 
 from ..backends import Backend
+from ..data import Problem
 from ..errors import UsageError
 from ..optim import OptimizerSpec
-from ..problem import Problem
 
 METHODS = ("manual", "autograd", "nn", "module", "gram")
 CHOICES = (*METHODS, "auto")  # what --method accepts

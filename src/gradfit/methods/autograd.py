@@ -11,10 +11,10 @@ from typing import Any
 import numpy as np
 
 from ..backends import Backend
+from ..data import Problem
 from ..losses import SQUARED, Loss
 from ..models import evaluation
 from ..optim import OptimizerSpec
-from ..problem import Problem
 from .torch_base import TorchMethod
 
 

@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 
 from ..backends import Backend
+from ..data import Problem
 from ..models import evaluation
 from ..optim import OptimizerSpec, make_array_optimizer, make_torch_optimizer
-from ..problem import Problem
 
 
 class ManualMethod:

@@ -18,10 +18,10 @@ import torch
 from torch import nn
 
 from ..backends import Backend
+from ..data import Problem
 from ..losses import SQUARED, Loss
 from ..models import evaluation
 from ..optim import OptimizerSpec
-from ..problem import Problem
 from .torch_base import TorchMethod
 
 

@@ -13,8 +13,8 @@ import copy
 from typing import Any
 
 from ..backends import Backend
+from ..data import Problem
 from ..optim import OptimizerSpec, make_torch_optimizer
-from ..problem import Problem
 
 
 class TorchMethod:

@@ -1,0 +1,91 @@
+"""Problems: the x and y a model is fitted to, as one record, and the checks of user input.
+
+Input is validated here, once, at the edge; everything downstream can trust it. Problems are
+built from a target (:mod:`gradfit.data.generated`), read from a file
+(:mod:`gradfit.data.load`) or given as arrays (:func:`as_problem`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from ..errors import UsageError
+
+
+class Backend(Protocol):
+    """What the data package needs of a :class:`gradfit.backends.Backend` (declared here, so
+    that data imports nothing above it): its array namespace and how to make its arrays."""
+
+    xp: Any
+
+    def asarray(self, values: Any) -> Any: ...
+
+    def linspace(self, start: float, stop: float, num: int) -> Any: ...
+
+    def to_numpy(self, a: Any) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Data to fit: 1-D arrays ``x`` and ``y`` of equal length on one backend, and a name."""
+
+    x: Any
+    y: Any
+    name: str = "data"
+    source: dict[str, Any] | None = None  # where the data came from (a file's path, columns)
+
+    def __len__(self) -> int:
+        return int(self.x.shape[0])
+
+
+def check_points(points: Any) -> int:
+    if isinstance(points, bool) or not isinstance(points, (int, np.integer)) or points <= 0:
+        raise UsageError(f"--points must be a positive integer, got {points!r}")
+    return int(points)
+
+
+def check_range(x_range: Any) -> tuple[float, float]:
+    try:
+        lo, hi = (float(v) for v in x_range)
+    except (TypeError, ValueError):
+        raise UsageError(f"--range needs two numbers A B, got {x_range!r}") from None
+    if not (math.isfinite(lo) and math.isfinite(hi)) or not lo < hi:
+        raise UsageError(f"--range A B needs finite A < B, got {lo} {hi}")
+    return lo, hi
+
+
+def as_problem(x: Any, y: Any, backend: Backend, n_params: int, name: str = "data") -> Problem:
+    """Validate user arrays and move them to ``backend``.
+
+    Checks: 1-D (or a single column), equal lengths, all finite, at least ``n_params`` points.
+    """
+    xs, ys = backend.asarray(_column(x, "x")), backend.asarray(_column(y, "y"))
+    if xs.shape[0] != ys.shape[0]:
+        raise UsageError(f"x and y have different lengths ({xs.shape[0]} and {ys.shape[0]})")
+    if xs.shape[0] < n_params:
+        raise UsageError(
+            f"{xs.shape[0]} points cannot determine {n_params} coefficients; "
+            f"use more points or a lower degree"
+        )
+    xp = backend.xp
+    bad = int(xp.sum(~xp.isfinite(xs))) + int(xp.sum(~xp.isfinite(ys)))
+    if bad:
+        raise UsageError(f"the data holds {bad} NaN or infinite value(s)")
+    return Problem(xs, ys, name)
+
+
+def _column(a: Any, label: str) -> Any:
+    if not hasattr(a, "shape"):
+        try:
+            a = np.asarray(a, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise UsageError(f"{label} must be numbers") from None
+    if len(a.shape) == 2 and a.shape[1] == 1:
+        a = a[:, 0]
+    if len(a.shape) != 1:
+        raise UsageError(f"{label} must be one-dimensional, got shape {tuple(a.shape)}")
+    return a
