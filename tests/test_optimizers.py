@@ -56,7 +56,7 @@ def test_array_optimizer_on_random_gradients_matches_torch_optim(
     torch_opt = make_torch_optimizer(spec, [theirs])
     for _ in range(50):
         g = rng.standard_normal(6) * 100
-        ours = opt.step(ours, g, state)
+        ours, state = opt.update(g, state, ours)
         theirs.grad = torch.tensor(g)
         torch_opt.step()
         np.testing.assert_allclose(ours, theirs.detach().numpy(), rtol=1e-12, atol=1e-15)
