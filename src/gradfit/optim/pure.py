@@ -79,7 +79,9 @@ class SGD:
         """No state for plain SGD; a zero buffer, not yet started, with momentum."""
         return MomentumState(0, params * 0.0) if self.momentum else EmptyState()
 
-    def update(self, grad: Any, state: Any, params: Any) -> tuple[Any, Any]:
+    def update(
+        self, grad: Any, state: EmptyState | MomentumState, params: Any
+    ) -> tuple[Any, EmptyState | MomentumState]:
         """The parameters after one step along ``grad``, and the next state."""
         if not self.momentum:
             return descend(params, self.lr, grad), state
@@ -161,7 +163,9 @@ def make_array_optimizer(spec: OptimizerSpec) -> ArrayOptimizer:
     )
 
 
-def load_state(like: Any, saved: Any, asarray: Callable[[Any], Any]) -> Any:
+def load_state(
+    like: State, saved: State | Mapping[str, Any], asarray: Callable[[Any], Any]
+) -> State:
     """``saved`` as a state record of the same kind as ``like`` (what ``init`` made).
 
     ``saved`` is a record of that kind (a snapshot: returned as it is, nothing in it ever
