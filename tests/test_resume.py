@@ -107,6 +107,17 @@ def test_a_checkpoint_resumes_twice_and_again_from_the_same_file(
     assert again["params"] == whole["params"]
 
 
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_resume_of_shuffled_mini_batches(tmp_path: Path, backend: str) -> None:
+    """Mini-batches: the epoch's order and the shuffling RNG go into the checkpoint too; a
+    resume that starts mid-epoch continues it."""
+    config = _config(backend, "manual", "adam", batch_size=30, shuffle=True)
+    whole = gradfit.run(config, reference=False)
+    ckpt = str(tmp_path / "c.ckpt")
+    gradfit.run(replace(config, steps=STEPS + 3, checkpoint=ckpt), reference=False)
+    _same_run(gradfit.run(replace(config, resume=ckpt), reference=False), whole)
+
+
 def test_resume_after_a_divergence_guard_replay_keeps_the_state(tmp_path: Path) -> None:
     """The guard's snapshots share the optimizer's state record (no step changes it in place):
     a run that keeps snapshotting and a checkpointed, resumed one agree with a guardless run."""
