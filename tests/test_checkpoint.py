@@ -183,3 +183,45 @@ def test_cli_resume_keeps_the_checkpoints_options_and_names_a_conflict(
     assert main(["fit", "--resume", ckpt, "--degree", "4"]) == 2
     assert "--degree 3" in capsys.readouterr().err
     assert main(["fit", "--resume", ckpt, "--preset", "nn"]) == 2
+
+
+def test_records_are_stored_by_field_and_read_back_as_dicts(tmp_path: Path) -> None:
+    """An optimizer's state record (NamedTuple) or a dataclass goes in field by field, with no
+    class named to build on load: it comes back as a dict of its fields."""
+    from dataclasses import dataclass
+
+    from gradfit.optim import AdamState, EmptyState
+
+    @dataclass
+    class Point:
+        x: float
+        label: str
+
+    m, v = np.arange(3.0), np.full(3, 0.5, dtype=np.float32)
+    state = (np.ones(4), AdamState(7, m, v), EmptyState(), Point(1.5, "p"), (1, [2, None]))
+    ckpt = tmp_path / "c.ckpt"
+    save_checkpoint(ckpt, Checkpoint(7, state, [(6, 2.0)], {}, 1, "manual", "numpy", "float64"))
+    w, adam, empty, point, rest = load_checkpoint(ckpt).state
+    assert np.array_equal(w, np.ones(4))
+    assert sorted(adam) == ["count", "m", "v"] and adam["count"] == 7
+    assert np.array_equal(adam["m"], m) and adam["v"].dtype == np.float32
+    assert empty == {} and point == {"x": 1.5, "label": "p"} and rest == (1, [2, None])
+
+
+def test_a_checkpoint_of_another_gradfit_version_is_refused_in_one_line(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
+    """Schema 1 stored the optimizer state as a dict with its array module: refused, with what
+    to do, as one error line (exit 2), never a traceback."""
+    import gradfit.checkpoint as mod
+    from gradfit.cli import main
+
+    ckpt = tmp_path / "old.ckpt"
+    monkeypatch.setattr(mod, "SCHEMA", "gradfit.checkpoint/1")
+    save_checkpoint(ckpt, Checkpoint(5, (np.ones(4), {}, None), [], {}, 1, "gram", "numpy", "f8"))
+    monkeypatch.undo()
+    with pytest.raises(UsageError, match=r"another version of gradfit .*without --resume"):
+        load_checkpoint(ckpt)
+    assert main(["fit", "--resume", str(ckpt)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("gradfit: error: cannot resume from") and err.count("\n") == 1

@@ -9,7 +9,11 @@ device and dtype: the arithmetic is the same operations on the same values).
 
 The file is a NumPy ``.npz`` archive written with ``allow_pickle=False``: the arrays (host
 copies of NumPy arrays and torch tensors) as ``.npy`` members, everything else as one JSON
-document in the member ``meta``. Loading it never runs code from the file. It is written to a
+document in the member ``meta``. Loading it never runs code from the file. The state is encoded
+by its shape alone - numbers, strings, arrays, tuples, lists, dicts and records (a NamedTuple
+or dataclass, such as an optimizer's state: stored field by field, read back as a dict of its
+fields, which the method puts back on its own backend, device and dtype) - so this module knows
+no method or optimizer. It is written to a
 temporary file beside the target, synced, and renamed over it
 (:func:`gradfit.outputs.atomic_output`), so a crash or ``kill -9`` during a write leaves the
 previous checkpoint as it was.
@@ -24,9 +28,8 @@ import json
 import os
 import sys
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -34,7 +37,8 @@ import numpy as np
 from .errors import UsageError
 from .outputs import atomic_output
 
-SCHEMA = "gradfit.checkpoint/1"
+SCHEMA = "gradfit.checkpoint/2"  # 2: optimizer states are records (1: dicts with a namespace)
+SCHEMA_PREFIX = "gradfit.checkpoint/"
 # Fields of the config that may differ between a checkpoint and the run that resumes it: how
 # long to run, how to log, where to write checkpoints, and how many processes share the work.
 RESUMABLE_CHANGES = frozenset(
@@ -111,6 +115,12 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
         ) from None
     if not isinstance(meta, dict) or meta.get("schema") != SCHEMA:
         found = meta.get("schema") if isinstance(meta, dict) else None
+        if isinstance(found, str) and found.startswith(SCHEMA_PREFIX):
+            raise UsageError(
+                f"cannot resume from {p}: it was written by another version of gradfit "
+                f"(schema {found!r}, this one reads {SCHEMA!r}); start the run again without "
+                "--resume, or resume it with the gradfit that wrote it"
+            )
         raise UsageError(f"cannot resume from {p}: schema {found!r}, expected {SCHEMA!r}")
     try:
         return Checkpoint(
@@ -163,10 +173,9 @@ def _normal(value: Any) -> Any:
 
 
 def _encode(obj: Any, arrays: dict[str, np.ndarray]) -> Any:
+    """``obj`` as JSON, its arrays added to ``arrays`` (host copies) and named in their place."""
     if obj is None or isinstance(obj, (bool, int, float, str)):
         return obj
-    if isinstance(obj, ModuleType):  # an array namespace (xp): the method keeps its own
-        return {"__namespace__": obj.__name__}
     if isinstance(obj, (np.ndarray, np.generic)):
         key = f"a{len(arrays)}"
         arrays[key] = np.array(obj)
@@ -176,6 +185,10 @@ def _encode(obj: Any, arrays: dict[str, np.ndarray]) -> Any:
         key = f"a{len(arrays)}"
         arrays[key] = obj.detach().cpu().numpy().copy()
         return {"__tensor__": key}
+    record = _record_fields(obj)
+    if record is not None:  # a NamedTuple or dataclass instance: its fields by name
+        items = [[k, _encode(v, arrays)] for k, v in record.items()]
+        return {"__record__": type(obj).__name__, "fields": items}
     if isinstance(obj, tuple):
         return {"__tuple__": [_encode(v, arrays) for v in obj]}
     if isinstance(obj, list):
@@ -185,7 +198,18 @@ def _encode(obj: Any, arrays: dict[str, np.ndarray]) -> Any:
     raise TypeError(f"cannot store {type(obj).__name__} in a checkpoint")
 
 
+def _record_fields(obj: Any) -> dict[str, Any] | None:
+    """The fields of a record (NamedTuple or dataclass instance) by name; None for others."""
+    if isinstance(obj, tuple) and hasattr(obj, "_fields"):
+        return obj._asdict()
+    if is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: getattr(obj, f.name) for f in fields(obj)}
+    return None
+
+
 def _decode(obj: Any, arrays: dict[str, np.ndarray]) -> Any:
+    """The inverse of :func:`_encode`, except that a record comes back as a dict of its fields
+    (the file names no class to build: the method rebuilds its own)."""
     if isinstance(obj, list):
         return [_decode(v, arrays) for v in obj]
     if not isinstance(obj, dict):
@@ -201,15 +225,13 @@ def _decode(obj: Any, arrays: dict[str, np.ndarray]) -> Any:
         return tuple(_decode(v, arrays) for v in obj["__tuple__"])
     if "__dict__" in obj:
         return {_decode(k, arrays): _decode(v, arrays) for k, v in obj["__dict__"]}
-    if "__namespace__" in obj:
-        return None
+    if "__record__" in obj:
+        return {str(k): _decode(v, arrays) for k, v in obj["fields"]}
     raise ValueError("unknown entry in checkpoint")
 
 
 def config_from_checkpoint(ckpt: Checkpoint) -> Any:
     """The :class:`~gradfit.config.FitConfig` of the run that wrote ``ckpt``."""
-    from dataclasses import fields
-
     from .config import FitConfig
 
     names = {f.name for f in fields(FitConfig)}

@@ -145,7 +145,7 @@ def predict_losses(
         for t in range(max(at_steps) + 1):
             if t in wanted:
                 found[t] = path.optimum_loss + 0.5 * float(d @ H @ d)
-            d = opt.step(d, H @ d, state)
+            d, state = opt.update(H @ d, state, d)
     return [found[t] for t in at_steps]
 
 

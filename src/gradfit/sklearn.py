@@ -228,7 +228,8 @@ class _LinearLeastSquares:
     def step(self, need_loss: bool) -> Any | None:
         residual = self.design @ self.w - self.y
         loss = self.be.xp.sum(residual * residual) if need_loss else None
-        self.w = self.optimizer.step(self.w, 2.0 * (self.design.T @ residual), self.state)
+        grad = 2.0 * (self.design.T @ residual)
+        self.w, self.state = self.optimizer.update(grad, self.state, self.w)
         return loss
 
     def loss(self) -> Any:

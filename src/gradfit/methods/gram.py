@@ -12,14 +12,13 @@ device (float32 on Apple's mps, which has no float64).
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import numpy as np
 
 from ..backends import Backend, resolve_backend
 from ..errors import UsageError
-from ..optim import OptimizerSpec, make_array_optimizer
+from ..optim import OptimizerSpec, load_state, make_array_optimizer
 from ..stats import GramStats
 
 
@@ -49,7 +48,7 @@ class GramMethod:
     def step(self, need_loss: bool) -> Any | None:
         loss = self.loss() if need_loss else None
         grad = 2.0 * (self.G @ self.w - self.b)
-        self.w = self.optimizer.step(self.w, grad, self.state)
+        self.w, self.state = self.optimizer.update(grad, self.state, self.w)
         return loss
 
     def loss(self) -> Any:
@@ -57,14 +56,15 @@ class GramMethod:
         return self.best + d @ (self.G @ d)
 
     def snapshot(self) -> Any:
-        opt = {k: v if k == "xp" else copy.deepcopy(v) for k, v in self.state.items()}
-        return self.w * 1, opt
+        """The parameters (a copy) and the optimizer's state (a record no step changes)."""
+        return self.w * 1, self.state
 
     def restore(self, snap: Any) -> None:
+        """Go back to ``snap``: a :meth:`snapshot`, or one read from a checkpoint (host arrays,
+        put back on this run's device in its float64)."""
         w, opt = snap
         self.w[...] = w
-        self.state.clear()
-        self.state.update({k: v if k == "xp" else copy.deepcopy(v) for k, v in opt.items()})
+        self.state = load_state(self.state, opt, self.backend.asarray)
 
     def params(self) -> np.ndarray:
         return self.backend.to_numpy(self.w).astype(np.float64)

@@ -7,6 +7,9 @@ Forward, loss and backward are the article's lines, generalised to the model's p
     grad_y_pred = 2.0 * (y_pred - y)
     grad_a = grad_y_pred.sum(); grad_b = (grad_y_pred * x).sum(); ...   # model.grad
     a -= learning_rate * grad_a; ...                  # gradfit.optim (torch.optim's formulas)
+
+The optimizer is a pure ``init``/``update`` pair (:mod:`gradfit.optim`): its state is a small
+record that no step changes in place, so a snapshot holds it as it is.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import numpy as np
 from ..backends import Backend
 from ..data import Problem
 from ..models import evaluation
-from ..optim import OptimizerSpec, make_array_optimizer, make_torch_optimizer
+from ..optim import OptimizerSpec, load_state, make_array_optimizer, make_torch_optimizer
 
 
 class ManualMethod:
@@ -44,7 +47,7 @@ class ManualMethod:
         self.xp = backend.xp
         self.y = problem.y
         self.cache = model.prepare(problem.x, backend, seed)
-        self.w = backend.asarray(np.array(init, dtype=np.float64))  # a copy, updated in place
+        self.w = backend.asarray(np.array(init, dtype=np.float64))  # a copy
         if spec.name == "lbfgs" and backend.name == "torch":
             # No hand-written L-BFGS: torch.optim.LBFGS reads the hand-derived gradient.
             self._lbfgs = make_torch_optimizer(spec, [self.w])
@@ -67,7 +70,7 @@ class ManualMethod:
         if self._lbfgs is not None:
             return self._lbfgs_step()
         loss, grad = self.loss_and_grad(need_loss)
-        self.w = self.optimizer.step(self.w, grad, self.state)
+        self.w, self.state = self.optimizer.update(grad, self.state, self.w)
         return loss
 
     def _lbfgs_step(self) -> Any:
@@ -80,24 +83,20 @@ class ManualMethod:
 
     def snapshot(self) -> Any:
         """Everything a replay from here needs (device copies; no host sync)."""
-        if self._lbfgs is not None:
-            opt = copy.deepcopy(self._lbfgs.state_dict())
-        else:  # arrays are copied; the namespace entry ("xp") is shared
-            opt = {k: v if k == "xp" else copy.deepcopy(v) for k, v in self.state.items()}
+        # The array optimizer's state is never changed in place: the record itself will do.
+        opt = copy.deepcopy(self._lbfgs.state_dict()) if self._lbfgs is not None else self.state
         rng = self.cache.rng.getstate() if self.cache.rng is not None else None
         return self.w * 1, opt, rng
 
     def restore(self, snap: Any) -> None:
+        """Go back to ``snap``: a :meth:`snapshot`, or one read from a checkpoint (host arrays,
+        put back on this run's backend, device and dtype)."""
         w, opt, rng = snap
-        self.w[...] = w
+        self.w[...] = w  # in place: torch.optim.LBFGS holds this tensor
         if self._lbfgs is not None:
             self._lbfgs.load_state_dict(copy.deepcopy(opt))
-        else:  # the namespace stays the method's own (a checkpoint stores none)
-            xp = self.state.get("xp")
-            self.state.clear()
-            self.state.update({k: self._own(v) for k, v in opt.items() if k != "xp"})
-            if xp is not None:
-                self.state["xp"] = xp
+        else:
+            self.state = load_state(self.state, opt, self.backend.asarray)
         if rng is not None:
             self.cache.rng.setstate(rng)
 
@@ -109,11 +108,6 @@ class ManualMethod:
         feats, y = self._all
         self.cache.feats = feats if rows is None else [f[rows] for f in feats]
         self.y = y if rows is None else y[rows]
-
-    def _own(self, v: Any) -> Any:
-        """A private copy of optimizer state, arrays on this run's backend and device."""
-        v = copy.deepcopy(v)
-        return self.backend.asarray(v) if hasattr(v, "shape") else v
 
     def loss(self) -> Any:
         with evaluation(self.cache):

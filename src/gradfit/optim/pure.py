@@ -1,0 +1,197 @@
+"""gradfit's own optimizers as pure ``init`` / ``update`` pairs (optax's shape).
+
+An optimizer is a frozen record of hyper-parameters with two pure functions::
+
+    state = opt.init(params)
+    params, state = opt.update(grad, state, params)     # once a step
+
+The state is a small NamedTuple of arrays and ints - no array module, no placeholders - and no
+update changes an array in place: a snapshot is the record itself, and a checkpoint stores it
+field by field without knowing which optimizer made it (:func:`load_state` puts it back on a
+run's backend). The array namespace (NumPy, or torch on any device) comes from the arrays at
+call time.
+
+The formulas are torch.optim's, term for term and in the same float operations, so a NumPy run
+equals its torch.optim twin to rounding. Every update ends in :func:`descend`, the one place a
+learning rate moves parameters: ``params - step_size * direction`` - for plain SGD the article's
+``w -= lr * grad``, the same two float operations, so its printed losses stay bit for bit.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from ..errors import UsageError
+from .spec import OptimizerSpec
+
+
+class EmptyState(NamedTuple):
+    """Plain SGD keeps nothing between steps."""
+
+
+class MomentumState(NamedTuple):
+    """SGD with momentum: torch's ``momentum_buffer``, which starts as the first gradient."""
+
+    count: int  # updates done (0: the buffer is not started yet)
+    buf: Any  # the momentum buffer (zeros before the first update)
+
+
+class RMSpropState(NamedTuple):
+    """RMSprop: the running mean of squared gradients and the momentum buffer (zeros)."""
+
+    square_avg: Any
+    buf: Any
+
+
+class AdamState(NamedTuple):
+    """Adam: the step count (for the bias corrections) and both moment estimates."""
+
+    count: int
+    m: Any
+    v: Any
+
+
+State = EmptyState | MomentumState | RMSpropState | AdamState
+
+
+def descend(params: Any, step_size: float, direction: Any) -> Any:
+    """``params - step_size * direction``: the one line where a learning rate moves parameters
+    (the article's ``w -= lr * grad``, out of place)."""
+    return params - step_size * direction
+
+
+@dataclass(frozen=True)
+class SGD:
+    """Gradient descent, optionally with (Nesterov) momentum; torch.optim.SGD's formulas.
+
+    With momentum ``mu``: ``b = g`` on the first step, then ``b = mu * b + g``; the step uses
+    ``b`` (heavy ball) or ``g + mu * b`` (Nesterov). Without momentum: ``w - lr * g``.
+    """
+
+    lr: float
+    momentum: float = 0.0
+    nesterov: bool = False
+
+    def init(self, params: Any) -> EmptyState | MomentumState:
+        """No state for plain SGD; a zero buffer, not yet started, with momentum."""
+        return MomentumState(0, params * 0.0) if self.momentum else EmptyState()
+
+    def update(
+        self, grad: Any, state: EmptyState | MomentumState, params: Any
+    ) -> tuple[Any, EmptyState | MomentumState]:
+        """The parameters after one step along ``grad``, and the next state."""
+        if not self.momentum:
+            return descend(params, self.lr, grad), state
+        mu = self.momentum
+        buf = grad * 1.0 if state.count == 0 else state.buf * mu + grad  # 1.0: torch's clone()
+        direction = grad + mu * buf if self.nesterov else buf
+        return descend(params, self.lr, direction), MomentumState(state.count + 1, buf)
+
+
+@dataclass(frozen=True)
+class RMSprop:
+    """torch.optim.RMSprop (not centered): ``v = alpha v + (1 - alpha) g^2``,
+    ``w - lr g / (sqrt(v) + eps)``, with optional momentum on that step."""
+
+    lr: float
+    alpha: float = 0.99
+    eps: float = 1e-8
+    momentum: float = 0.0
+
+    def init(self, params: Any) -> RMSpropState:
+        """Zero running mean and zero momentum buffer, as torch's."""
+        return RMSpropState(params * 0.0, params * 0.0)
+
+    def update(self, grad: Any, state: RMSpropState, params: Any) -> tuple[Any, RMSpropState]:
+        """The parameters after one step along ``grad``, and the next state."""
+        xp = namespace(grad)
+        square_avg = state.square_avg * self.alpha + (1 - self.alpha) * (grad * grad)
+        avg = xp.sqrt(square_avg) + self.eps
+        if self.momentum:
+            buf = state.buf * self.momentum + grad / avg
+            return descend(params, self.lr, buf), RMSpropState(square_avg, buf)
+        return descend(params, self.lr, grad / avg), RMSpropState(square_avg, state.buf)
+
+
+@dataclass(frozen=True)
+class Adam:
+    """torch.optim.Adam: bias-corrected first and second moments.
+
+    ``m = b1 m + (1 - b1) g``, ``v = b2 v + (1 - b2) g^2``,
+    ``w - (lr / (1 - b1^t)) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)``.
+    """
+
+    lr: float
+    betas: tuple[float, float] = (0.9, 0.999)
+    eps: float = 1e-8
+
+    def init(self, params: Any) -> AdamState:
+        """Step 0, zero moments."""
+        return AdamState(0, params * 0.0, params * 0.0)
+
+    def update(self, grad: Any, state: AdamState, params: Any) -> tuple[Any, AdamState]:
+        """The parameters after one step along ``grad``, and the next state."""
+        xp = namespace(grad)
+        b1, b2 = self.betas
+        t = state.count + 1
+        m = state.m + (1 - b1) * (grad - state.m)  # torch: exp_avg.lerp_(grad, 1 - beta1)
+        v = state.v * b2 + (1 - b2) * (grad * grad)
+        step_size = self.lr / (1 - b1**t)
+        denom = xp.sqrt(v) / math.sqrt(1 - b2**t) + self.eps
+        return descend(params, step_size, m / denom), AdamState(t, m, v)
+
+
+ArrayOptimizer = SGD | RMSprop | Adam
+
+
+def make_array_optimizer(spec: OptimizerSpec) -> ArrayOptimizer:
+    """gradfit's own optimizer for ``spec`` (NumPy or torch arrays). No L-BFGS here."""
+    if spec.name == "sgd":
+        return SGD(spec.lr, spec.effective_momentum) if spec.momentum else SGD(spec.lr)
+    if spec.name in ("momentum", "nesterov"):
+        return SGD(spec.lr, spec.effective_momentum, nesterov=spec.name == "nesterov")
+    if spec.name == "rmsprop":
+        return RMSprop(spec.lr, spec.alpha, spec.eps, spec.effective_momentum)
+    if spec.name == "adam":
+        return Adam(spec.lr, spec.betas, spec.eps)
+    raise UsageError(
+        "the lbfgs optimizer is not available on the numpy backend (it is torch.optim.LBFGS); "
+        "use --backend torch"
+    )
+
+
+def load_state(
+    like: State, saved: State | Mapping[str, Any], asarray: Callable[[Any], Any]
+) -> State:
+    """``saved`` as a state record of the same kind as ``like`` (what ``init`` made).
+
+    ``saved`` is a record of that kind (a snapshot: returned as it is, nothing in it ever
+    changes) or the mapping of field names a checkpoint decodes it to; its arrays go through
+    ``asarray`` (the run's backend, device and dtype), its numbers stay numbers.
+    """
+    if isinstance(saved, type(like)):
+        return saved
+    if not isinstance(saved, Mapping) or set(saved) != set(like._fields):
+        found = sorted(saved) if isinstance(saved, Mapping) else type(saved).__name__
+        raise UsageError(
+            f"the saved optimizer state {found} does not fit this run's optimizer "
+            f"({type(like).__name__}: {', '.join(like._fields) or 'no fields'})"
+        )
+    values = {k: asarray(v) if hasattr(v, "shape") else v for k, v in saved.items()}
+    return type(like)(**values)
+
+
+_NAMESPACES: dict[type, Any] = {}
+
+
+def namespace(a: Any) -> Any:
+    """The array API namespace of ``a`` (array-api-compat's), looked up once per array type."""
+    xp = _NAMESPACES.get(type(a))
+    if xp is None:
+        from array_api_compat import array_namespace
+
+        xp = _NAMESPACES[type(a)] = array_namespace(a)
+    return xp
