@@ -61,7 +61,7 @@ from gradfit.backends import Backend, resolve_backend
 from gradfit.data import make_problem
 from gradfit.methods import make_method
 from gradfit.models import make_model
-from gradfit.run.train import train
+from gradfit.training.loop import train
 
 STEPS = 2000
 LOG_EVERY = 100

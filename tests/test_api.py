@@ -15,7 +15,7 @@ from gradfit.data import make_problem
 from gradfit.methods import make_method
 from gradfit.models import Polynomial
 from gradfit.optim import OptimizerSpec
-from gradfit.run.train import train
+from gradfit.training.loop import train
 
 
 def test_fit_result_api() -> None:

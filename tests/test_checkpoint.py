@@ -17,8 +17,8 @@ from conftest import REPO, run_gradfit
 
 import gradfit
 from gradfit import FitConfig
-from gradfit.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from gradfit.errors import FitInterrupted, UsageError
+from gradfit.training.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 
 
 def _interrupt_at(step: int):
@@ -100,7 +100,7 @@ def test_a_failed_write_leaves_the_previous_checkpoint(tmp_path: Path, monkeypat
     def crash(*args: object, **kwargs: object) -> None:
         raise OSError("disk full")
 
-    import gradfit.checkpoint as mod
+    import gradfit.training.checkpoint as mod
 
     monkeypatch.setattr(mod.os, "fsync", crash)
     with pytest.raises(OSError):
@@ -213,7 +213,7 @@ def test_a_checkpoint_of_another_gradfit_version_is_refused_in_one_line(
 ) -> None:
     """Schema 1 stored the optimizer state as a dict with its array module: refused, with what
     to do, as one error line (exit 2), never a traceback."""
-    import gradfit.checkpoint as mod
+    import gradfit.training.checkpoint as mod
     from gradfit.cli import main
 
     ckpt = tmp_path / "old.ckpt"

@@ -17,8 +17,8 @@ import pytest
 from conftest import REPO, rel_err, run_gradfit
 
 import gradfit
-from gradfit.checkpoint import load_checkpoint
 from gradfit.distributed import DistContext, free_port, worker_argv
+from gradfit.training.checkpoint import load_checkpoint
 
 pytest.importorskip("torch.distributed")
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from gradfit.checkpoint import load_checkpoint
 from gradfit.cli import main
+from gradfit.training.checkpoint import load_checkpoint
 
 
 def test_a_diverging_run_prints_no_loss_past_the_failing_step(

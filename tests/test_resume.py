@@ -15,7 +15,7 @@ import pytest
 
 import gradfit
 from gradfit import FitConfig
-from gradfit.checkpoint import load_checkpoint
+from gradfit.training.checkpoint import load_checkpoint
 
 LR = {"sgd": 1e-5, "momentum": 1e-5, "nesterov": 1e-5, "rmsprop": 1e-3, "adam": 1e-2, "lbfgs": 1.0}
 ARRAY_OPTIMIZERS = ("sgd", "momentum", "nesterov", "rmsprop", "adam")

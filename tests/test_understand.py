@@ -23,7 +23,7 @@ from gradfit.explain import explain
 from gradfit.plot import fit_plot_data
 from gradfit.presets import preset_config
 from gradfit.progress import progress_enabled
-from gradfit.run.train import DIVERGENCE_FACTOR
+from gradfit.training.loop import DIVERGENCE_FACTOR
 
 
 def hessian_eigs(x: np.ndarray, degree: int, basis: str = "monomial") -> np.ndarray:

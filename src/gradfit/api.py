@@ -1,7 +1,7 @@
 """The library's front doors: :func:`fit` for your own arrays, :func:`run` for a FitConfig.
 
 Both are the same two calls: :func:`gradfit.plan.plan` decides the run (problem, model,
-backend, seed, start, method, learning rate) and :func:`gradfit.run.execute` trains it in the
+backend, seed, start, method, learning rate) and :func:`gradfit.training.execute` trains it in the
 one loop and reports a :class:`FitResult`.
 """
 
@@ -15,8 +15,8 @@ import numpy as np
 from .config import FitConfig
 from .plan import plan
 from .result import FitResult
-from .run.execute import execute
-from .run.train import LogCallback, StepCallback
+from .training.execute import execute
+from .training.loop import LogCallback, StepCallback
 
 
 def fit(

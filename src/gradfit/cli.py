@@ -337,7 +337,7 @@ def _resume_config(args: argparse.Namespace, options: dict[str, Any]) -> FitConf
     (a first start)."""
     from dataclasses import replace
 
-    from .checkpoint import config_from_checkpoint, load_checkpoint, resumes
+    from .training.checkpoint import config_from_checkpoint, load_checkpoint, resumes
 
     if getattr(args, "preset", None) is not None:
         raise UsageError(

@@ -7,7 +7,7 @@ of it), the domain x is scaled from, the sufficient statistics when the run uses
 initial parameters, the method (and, for ``--method auto``, why), and the optimizer with its
 learning rate resolved (``--lr auto``). The front doors (:func:`gradfit.fit`,
 :func:`gradfit.run`), ``explain``, ``compare``, resume and the distributed ranks all call
-:func:`plan`; :func:`gradfit.run.execute.execute` then builds the method and trains.
+:func:`plan`; :func:`gradfit.training.execute` then builds the method and trains.
 
 What the user asked for stays in ``plan.config`` (validated once, never rewritten); what was
 resolved has fields of its own (``backend``, ``seed``, ``method``, ``spec``, ``lr_auto``).
@@ -121,7 +121,7 @@ def plan(
         seed = comm.broadcast_seed(secrets.randbelow(2**32))
     record = replace(config, seed=seed, dtype=be.dtype, device=be.device)
     if resume is not None:
-        from .checkpoint import check_compatible
+        from .training.checkpoint import check_compatible
 
         check_compatible(resume, record.to_dict(), config.resume)  # a different --seed fails
         if config.method == "auto":  # continue with the method that wrote the checkpoint
@@ -445,7 +445,7 @@ def _check_rank(stats: Any, model: Any, problem: Any) -> None:
 
 def _resume_point(config: FitConfig) -> Any:
     """The checkpoint ``config.resume`` names when this run continues one (else None)."""
-    from .checkpoint import load_checkpoint, resumes
+    from .training.checkpoint import load_checkpoint, resumes
 
     if not resumes(config.resume, config.checkpoint):
         return None

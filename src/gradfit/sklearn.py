@@ -34,7 +34,7 @@ from .api import fit as gradfit_fit
 from .backends import resolve_backend
 from .data import Domain
 from .optim import make_array_optimizer
-from .run.train import train
+from .training.loop import train
 
 __all__ = ["GDPolynomialRegressor"]
 

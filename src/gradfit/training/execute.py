@@ -19,7 +19,7 @@ from ..methods import Method, make_method
 from ..result import FitResult
 from .guard import divergence_advice, divergence_bound
 from .interrupt import StopOnInterrupt
-from .train import LogCallback, StepCallback, TrainInterrupted, TrainOutcome, train
+from .loop import LogCallback, StepCallback, TrainInterrupted, TrainOutcome, train
 
 
 def build_method(plan: Any) -> Method:
@@ -165,7 +165,7 @@ def result_of(
 
 def _checkpoint_writer(plan: Any, method: Method, bound: float | None) -> Any:
     """``write(steps_done, history)``: the method's state into ``config.checkpoint``."""
-    from ..checkpoint import Checkpoint, save_checkpoint
+    from .checkpoint import Checkpoint, save_checkpoint
 
     saved_config = plan.record.to_dict()  # as asked (lr may be "auto"), seed/device/dtype as run
     be = plan.backend

@@ -11,7 +11,7 @@ from typing import Any
 
 class StopOnInterrupt:
     """Ctrl-C (SIGINT) during the loop: finish the current step, then stop (see
-    :class:`gradfit.run.train.TrainInterrupted`). A second Ctrl-C interrupts at once - unless it
+    :class:`gradfit.training.loop.TrainInterrupted`). A second Ctrl-C interrupts at once - unless it
     comes within a second of the first: torchrun passes the terminal's Ctrl-C on to processes
     that already got it. Installed only in the main thread (the only one Python delivers
     signals to)."""

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..analysis import hessian_spectrum
 from ..backends import Backend
-from .train import DIVERGENCE_FACTOR
+from .loop import DIVERGENCE_FACTOR
 
 
 def divergence_bound(method: Any, problem: Any, be: Backend, comm: Any, yty: Any = None) -> float:

@@ -1,4 +1,4 @@
-"""Running a planned fit: THE training loop (:mod:`.train`), the divergence guard's bound and
+"""Running a planned fit: THE training loop (:mod:`.loop`), the divergence guard's bound and
 advice (:mod:`.guard`), Ctrl-C at a step boundary (:mod:`.interrupt`), and :func:`execute`,
 which turns a :class:`gradfit.plan.Plan` into a :class:`gradfit.result.FitResult`."""
 

@@ -34,8 +34,8 @@ from typing import Any
 
 import numpy as np
 
-from .errors import UsageError
-from .outputs import atomic_output
+from ..errors import UsageError
+from ..outputs import atomic_output
 
 SCHEMA = "gradfit.checkpoint/2"  # 2: optimizer states are records (1: dicts with a namespace)
 SCHEMA_PREFIX = "gradfit.checkpoint/"
@@ -232,7 +232,7 @@ def _decode(obj: Any, arrays: dict[str, np.ndarray]) -> Any:
 
 def config_from_checkpoint(ckpt: Checkpoint) -> Any:
     """The :class:`~gradfit.config.FitConfig` of the run that wrote ``ckpt``."""
-    from .config import FitConfig
+    from ..config import FitConfig
 
     names = {f.name for f in fields(FitConfig)}
     values = {k: v for k, v in ckpt.config.items() if k in names}
