@@ -24,6 +24,7 @@ from .errors import UsageError
 from .methods import CHOICES, TORCH_ONLY
 from .models import make_model
 from .optim import OptimizerSpec, check_lr
+from .options import BY_FIELD
 from .problem import check_points, check_range
 
 
@@ -87,7 +88,7 @@ class FitConfig:
         if self.lr is None and (self.data is not None or data_options["scale"]):
             # Scaled data is well conditioned: the rate from its curvature is safe and fast.
             return replace(self, lr="auto").validated()
-        degree = _positive_int(self.degree, "--degree", allow_zero=True)
+        degree = _int_option(self, "degree")
         model = make_model(self.model, degree, self.basis)
         facts["model"] = model.kind
         if self.method not in CHOICES:
@@ -109,9 +110,7 @@ class FitConfig:
             if len(init) != model.n_params:
                 names = ",".join(model.param_names)
                 raise UsageError(f"--init has {len(init)} value(s) but {_size(model)} ({names})")
-        seed = self.seed
-        if seed is not None:
-            seed = _positive_int(seed, "--seed", allow_zero=True)
+        seed = None if self.seed is None else _int_option(self, "seed")
         points = check_points(self.points)
         if self.target is not None and points < model.n_params:
             raise UsageError(
@@ -123,8 +122,8 @@ class FitConfig:
             degree=degree,
             lr="auto" if auto else spec.lr,
             betas=tuple(spec.betas),
-            steps=_positive_int(self.steps, "--steps"),
-            log_every=_positive_int(self.log_every, "--log-every"),
+            steps=_int_option(self, "steps"),
+            log_every=_int_option(self, "log_every"),
             seed=seed,
             init=init,
             points=points,
@@ -324,10 +323,8 @@ def _data_options(config: FitConfig, facts: dict[str, Any]) -> dict[str, Any]:
 def _scale_options(config: FitConfig, facts: dict[str, Any]) -> dict[str, Any]:
     """Check --chunk-size and --batch-size, then the combinations of --method gram,
     --batch-size and --shuffle with the rest."""
-    chunk = _positive_int(config.chunk_size, "--chunk-size")
-    batch = config.batch_size
-    if batch is not None:
-        batch = _positive_int(batch, "--batch-size")
+    chunk = _int_option(config, "chunk_size")
+    batch = None if config.batch_size is None else _int_option(config, "batch_size")
     facts.update(chunk_size=chunk, batch_size=batch)
     _check_combinations("scale", facts)
     return {"chunk_size": chunk, "batch_size": batch, "shuffle": bool(config.shuffle)}
@@ -343,10 +340,10 @@ def _long_run_options(config: FitConfig, facts: dict[str, Any]) -> dict[str, Any
                 raise UsageError(f"--{name} must be a file name, got {value!r}")
             out[name] = os.fspath(value)
     if config.checkpoint_every is not None:
-        out["checkpoint_every"] = _positive_int(config.checkpoint_every, "--checkpoint-every")
+        out["checkpoint_every"] = _int_option(config, "checkpoint_every")
     _check_combinations("long", facts)
     if config.workers is not None:
-        out["workers"] = _positive_int(config.workers, "--workers")
+        out["workers"] = _int_option(config, "workers")
     try:
         timeout = float(config.dist_timeout)
     except (TypeError, ValueError):
@@ -365,6 +362,12 @@ def _count(model: Any) -> str:
     if model.kind == "poly":
         return f"{model.n_params} coefficients of a degree-{model.degree} polynomial"
     return f"{model.n_params} parameters of the {model.kind} model"
+
+
+def _int_option(config: FitConfig, name: str) -> int:
+    """The int field ``name``, checked against the option table's minimum (0 or 1)."""
+    option = BY_FIELD[name]
+    return _positive_int(getattr(config, name), option.flags[0], option.minimum == 0)
 
 
 def _positive_int(value: Any, name: str, allow_zero: bool = False) -> int:

@@ -61,10 +61,13 @@ class Option:
     choices: tuple[str, ...] = ()
     action: str | None = None
     commands: frozenset[str] = ALL
+    minimum: int | None = None  # int options: the smallest valid value (0 or 1)
 
     def __post_init__(self) -> None:
         if self.group not in GROUPS or self.type not in VALUE_TYPES:
             raise ValueError(f"bad option record for {self.field}: {self.group}, {self.type}")
+        if (self.type == "int") != (self.minimum is not None):
+            raise ValueError(f"option {self.field}: an int option needs its minimum")
 
 
 OPTIONS: tuple[Option, ...] = (
@@ -100,6 +103,7 @@ OPTIONS: tuple[Option, ...] = (
         "basics",
         type="int",
         metavar="N",
+        minimum=0,
     ),
     Option(
         "lr",
@@ -116,6 +120,7 @@ OPTIONS: tuple[Option, ...] = (
         "basics",
         type="int",
         metavar="N",
+        minimum=1,
     ),
     Option(
         "seed",
@@ -124,6 +129,7 @@ OPTIONS: tuple[Option, ...] = (
         "basics",
         type="int",
         metavar="N",
+        minimum=0,
     ),
     # problem and model
     Option(
@@ -133,6 +139,7 @@ OPTIONS: tuple[Option, ...] = (
         "model",
         type="int",
         metavar="N",
+        minimum=1,
     ),
     Option(
         "x_range",
@@ -235,6 +242,7 @@ OPTIONS: tuple[Option, ...] = (
         "training",
         type="int",
         metavar="N",
+        minimum=1,
     ),
     # data files
     Option(
@@ -293,6 +301,7 @@ OPTIONS: tuple[Option, ...] = (
         type="int",
         metavar="ROWS",
         commands=FIT,
+        minimum=1,
     ),
     Option(
         "batch_size",
@@ -303,6 +312,7 @@ OPTIONS: tuple[Option, ...] = (
         type="int",
         metavar="B",
         commands=FIT,
+        minimum=1,
     ),
     Option(
         "shuffle",
@@ -331,6 +341,7 @@ OPTIONS: tuple[Option, ...] = (
         type="int",
         metavar="N",
         commands=FIT,
+        minimum=1,
     ),
     Option(
         "resume",
@@ -360,6 +371,7 @@ OPTIONS: tuple[Option, ...] = (
         type="int",
         metavar="K",
         commands=FIT,
+        minimum=1,
     ),
     Option(
         "dist_timeout",
