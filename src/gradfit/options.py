@@ -7,6 +7,10 @@ from ``FitConfig`` itself (``{default}`` in a help text is replaced by it), so h
 and defaults cannot drift apart. The validity of *combinations* of options is the other table,
 :data:`gradfit.config.COMBINATIONS`.
 
+To add an option: a FitConfig field with its default, one record here (``tests/test_cli.py``
+fails until both exist), and a :class:`~gradfit.config.Combination` if it cannot go with
+some other option. ``gradfit fit --help`` then lists it, and ``--resume`` and presets take it.
+
 This module only describes; it checks nothing and imports no heavy library (the choices come from
 the modules that own them, which need only NumPy).
 """
