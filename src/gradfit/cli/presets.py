@@ -22,12 +22,13 @@ def add_parser(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print each preset and the command line it stands for."""
+    from ..options import BY_FIELD
     from ..presets import PRESETS
 
     width = max(len(name) for name in PRESETS)
     for name, (description, values) in PRESETS.items():
         flags = (
-            " ".join(f"--{k.replace('_', '-')} {v}" for k, v in values.items() if k != "backend")
+            " ".join(f"{BY_FIELD[k].flags[0]} {v}" for k, v in values.items() if k != "backend")
             or "(the defaults)"
         )
         backend = values.get("backend", "torch")

@@ -15,7 +15,7 @@ from typing import Any
 
 from ..config import FitConfig
 from ..errors import UsageError
-from ..options import GROUPS, OPTIONS, Option, options_for
+from ..options import GROUPS, Option, options_for
 from .common import learning_rate, number, number_list
 
 # How each of the table's value types is parsed (None: the text as given).
@@ -115,4 +115,4 @@ def config_from_args(args: argparse.Namespace) -> FitConfig:
     return preset_config(args.preset, **values).validated()
 
 
-__all__ = ["CLI_ONLY", "OPTIONS", "add_table_options", "config_from_args", "given_options"]
+__all__ = ["CLI_ONLY", "add_table_options", "config_from_args", "given_options", "help_text"]
