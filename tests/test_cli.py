@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import argparse
+import dataclasses
 import json
+import os
 import re
 import subprocess
 import sys
@@ -14,6 +17,8 @@ from conftest import run_gradfit
 
 import gradfit
 from gradfit.cli import main
+from gradfit.cli.table import CLI_ONLY, PARSERS, default_text, help_text
+from gradfit.options import BY_FIELD, OPTIONS, options_for
 
 FLOAT = r"-?\d+(?:\.\d+)?(?:e[-+]\d+)?|nan|inf|-inf"
 LOSS_LINE = re.compile(rf"^(\d+) ({FLOAT})$")
@@ -304,3 +309,122 @@ def test_orthogonal_basis_prints_both_forms(capsys) -> None:
         lines[0],
     )
     assert lines[1].startswith("In powers of x: y = ")
+
+
+# The command line is generated from the option table; the table agrees with FitConfig.
+
+
+def _subparser(command: str) -> argparse.ArgumentParser:
+    from gradfit.cli import build_parser
+
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    return sub.choices[command]
+
+
+def test_every_fitconfig_field_is_one_table_option() -> None:
+    assert [o.field for o in OPTIONS] == list(BY_FIELD)  # one record per field
+    assert set(BY_FIELD) == {f.name for f in dataclasses.fields(gradfit.FitConfig)}
+
+
+@pytest.mark.parametrize("command", ["fit", "explain", "compare"])
+def test_parser_options_are_the_tables(command: str) -> None:
+    actions = {a.dest: a for a in _subparser(command)._actions}
+    defaults = {f.name: f.default for f in dataclasses.fields(gradfit.FitConfig)}
+    for option in options_for(command):
+        action = actions.pop(option.field)
+        assert tuple(action.option_strings[: len(option.flags)]) == option.flags
+        assert action.default is None  # only given options override a preset
+        assert action.help == help_text(option)
+        assert " | ".join(option.choices) in action.help
+        if "{default}" in option.help:  # the help quotes FitConfig's default, as one types it
+            text = default_text(option)
+            assert f"default: {text}" in action.help
+            parse = PARSERS[option.type] or str
+            parsed = tuple(parse(t) for t in text.split())
+            assert parsed == (defaults[option.field],) or parsed == defaults[option.field]
+    assert set(actions) <= CLI_ONLY, set(actions) - CLI_ONLY  # the rest are documented CLI-only
+
+
+def test_fit_help_leads_with_the_basics_and_fits_100_columns() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "gradfit", "fit", "--help"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "300"},
+    )
+    lines = proc.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 100
+    groups = [line for line in lines if line.endswith(":") and not line.startswith(" ")]
+    assert groups[:2] == ["options:", "basics (the options most runs need):"]
+    basics = lines[lines.index("examples:") + 1 : lines.index("more examples:")]
+    more = lines[lines.index("more examples:") + 1 :]
+    assert len([line for line in basics if line.strip()]) <= 8
+    examples = [line for line in basics + more if "gradfit fit" in line]
+    assert len(examples) == 22  # every example there was, some under 'more examples'
+
+
+def test_a_validated_config_is_not_validated_again(monkeypatch) -> None:
+    from gradfit import config as config_module
+
+    checked = gradfit.FitConfig(backend="numpy", steps=10).validated()
+    assert config_module.is_validated(checked)
+    assert not config_module.is_validated(gradfit.FitConfig())
+
+    def fail(*args: object) -> None:
+        raise AssertionError("validated twice")
+
+    monkeypatch.setattr(config_module, "make_model", fail)
+    assert checked.validated() is checked
+    changed = dataclasses.replace(checked, steps=0)  # a changed copy is checked again
+    assert not config_module.is_validated(changed)
+    with pytest.raises(AssertionError, match="validated twice"):
+        changed.validated()
+
+
+COMBINATION_CASES = [
+    ({"x_column": "t"}, "--x and --y choose columns of a --data file"),
+    ({"y_column": "1"}, "--x and --y choose columns of a --data file"),
+    ({"drop_nonfinite": True}, "--drop-nonfinite applies to --data files"),
+    ({"data": "f.csv", "noise": 0.1}, "--noise adds noise to a generated --target"),
+    ({"data": "f.csv", "points": 10}, "--points and --range shape a generated target"),
+    ({"data": "f.csv", "x_range": (0, 1)}, "--points and --range shape a generated target"),
+    ({"backend": "numpy", "method": "module"}, "the module method needs the torch backend"),
+    ({"backend": "numpy", "optimizer": "lbfgs"}, "the lbfgs optimizer is not available"),
+    ({"method": "gram", "batch_size": 10}, "the gram method is full batch"),
+    ({"optimizer": "lbfgs", "batch_size": 10}, "--batch-size does not apply to lbfgs"),
+    ({"shuffle": True}, "--shuffle reorders mini-batches"),
+    ({"method": "gram", "model": "dynamic"}, "(poly), not dynamic; use --method manual"),
+    ({"method": "gram", "optimizer": "lbfgs"}, "the gram method runs gradfit's own optimizers"),
+    ({"checkpoint_every": 5}, "--checkpoint-every N needs --checkpoint FILE"),
+    # the first problem found is reported, in the order the options are read
+    ({"backend": "numpy", "method": "nn", "optimizer": "adagrad"}, "the nn method needs"),
+    ({"method": "gram", "batch_size": 0}, "--batch-size must be a positive integer"),
+    ({"checkpoint_every": 5, "workers": 0}, "--checkpoint-every N needs --checkpoint FILE"),
+]
+
+
+@pytest.mark.parametrize(("fields", "message"), COMBINATION_CASES)
+def test_combinations_are_refused_with_their_message(fields: dict, message: str) -> None:
+    with pytest.raises(gradfit.UsageError) as info:
+        gradfit.FitConfig(**fields).validated()
+    assert message in str(info.value)
+
+
+def test_every_combination_rule_is_exercised() -> None:
+    from gradfit.config import COMBINATIONS
+
+    raised = []
+    for fields, _ in COMBINATION_CASES:
+        with pytest.raises(gradfit.UsageError) as info:
+            gradfit.FitConfig(**fields).validated()
+        raised.append(str(info.value))
+    for rule in COMBINATIONS:
+        pattern = re.sub(r"\\\{\w+\\\}", r"\\w+", re.escape(rule.message))
+        assert any(re.fullmatch(pattern, m) for m in raised), rule.message
+
+
+@pytest.mark.parametrize("option", [o for o in OPTIONS if o.type == "int"], ids=lambda o: o.field)
+def test_int_options_are_checked_against_the_tables_minimum(option) -> None:
+    kind = "a non-negative" if option.minimum == 0 else "a positive"
+    with pytest.raises(gradfit.UsageError, match=f"^{option.flags[0]} must be {kind} integer"):
+        gradfit.FitConfig(**{option.field: option.minimum - 1}).validated()

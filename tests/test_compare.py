@@ -9,8 +9,8 @@ import pytest
 
 import gradfit
 from gradfit.cli import main
-from gradfit.compare import compare
 from gradfit.presets import preset_config
+from gradfit.understand.compare import compare
 
 
 def test_compare_runs_every_valid_combination_from_one_start() -> None:
@@ -64,7 +64,7 @@ def test_compare_cli_table_and_json(capsys, tmp_path) -> None:
     out = capsys.readouterr().out
     doc = json.loads(dest.read_text())
     assert code == 0
-    assert doc["schema"] == "gradfit.compare/1"
+    assert doc["schema"] == "gradfit.understand.compare/1"
     assert [f"{r['method']}/{r['backend']}/{r['optimizer']}" for r in doc["runs"]] == [
         "manual/numpy/sgd",
         "manual/torch/sgd",

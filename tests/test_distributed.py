@@ -362,7 +362,7 @@ def test_a_method_on_summed_statistics_is_not_wrapped() -> None:
 
 def test_a_worker_killed_by_a_signal_is_named_with_its_last_words(tmp_path: Path) -> None:
     """A C++ abort prints one line before SIGABRT; the launcher's one line carries it."""
-    from gradfit.distributed import _failure
+    from gradfit.distributed.launcher import _failure
 
     with open(tmp_path / "err", "w+b") as err:
         err.write(b"99 2.5\nterminate called without an active exception\n\n")

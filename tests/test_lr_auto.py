@@ -9,8 +9,8 @@ from __future__ import annotations
 import pytest
 
 import gradfit
-from gradfit.analysis import hessian_spectrum, quadratic_path
 from gradfit.models import Polynomial
+from gradfit.understand.analysis import hessian_spectrum, quadratic_path
 
 CASES = {
     # ill-conditioned: degree 10 on [-1, 1]; the rule 2 / (lambda_min + lambda_max) ended at

@@ -9,10 +9,10 @@ import pytest
 from conftest import assert_coef_close
 
 import gradfit
-from gradfit.analysis import hessian_spectrum
 from gradfit.cli import main
 from gradfit.data import Domain
 from gradfit.models import Polynomial
+from gradfit.understand.analysis import hessian_spectrum
 
 NpPolynomial = np.polynomial.Polynomial
 

@@ -19,11 +19,11 @@ from conftest import run_gradfit
 import gradfit
 from gradfit.cli import main
 from gradfit.errors import DivergenceError
-from gradfit.explain import explain
-from gradfit.plot import fit_plot_data
 from gradfit.presets import preset_config
 from gradfit.progress import progress_enabled
 from gradfit.training.loop import DIVERGENCE_FACTOR
+from gradfit.understand.explain import explain
+from gradfit.understand.plot import fit_plot_data
 
 
 def hessian_eigs(x: np.ndarray, degree: int, basis: str = "monomial") -> np.ndarray:
@@ -191,7 +191,7 @@ def test_explain_cli_text_and_json(capsys) -> None:
     assert "dL/dc3 = sum 2 (y_pred - y) * x^3   (the article's grad_d)" in text
     assert main(["explain", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
-    assert doc["schema"] == "gradfit.explain/1"
+    assert doc["schema"] == "gradfit.understand.explain/1"
     assert doc["hessian"]["condition_number"] == pytest.approx(325.396, rel=1e-5)
     assert [g["parameter"] for g in doc["gradients"]] == ["c0", "c1", "c2", "c3"]
 

@@ -24,13 +24,13 @@ def _doctor_alone(argv: list[str]) -> int:
 
 
 try:
-    from .analysis import Optimum, closed_form
     from .api import fit, run
     from .config import FitConfig
     from .data import Data, load_data
     from .errors import FitFailedError, GradfitError, UsageError
     from .result import FitResult
     from .saved import SavedModel, load
+    from .understand.analysis import Optimum, closed_form
 except Exception as _exc:  # a numpy.py / random.py of the user's hides a module: say which
     from .shadowing import explain_import_failure
 

@@ -57,7 +57,7 @@ def fit(
     ``reference=True`` also computes the closed-form optimum for comparison.
     ``scale=True`` trains on x mapped to [-1, 1] (see :mod:`gradfit.data.scaling`); the coefficients
     are still reported in x. ``lr="auto"`` picks the rate from the loss's Hessian on the data
-    (on the scaled x when scaling; see :func:`gradfit.analysis.auto_learning_rate`).
+    (on the scaled x when scaling; see :func:`gradfit.understand.analysis.auto_learning_rate`).
 
     >>> import numpy as np, gradfit
     >>> x = np.linspace(-np.pi, np.pi, 2000)

@@ -3,13 +3,19 @@
 The defaults are the article's experiment: PyTorch, float32, CPU, 2000 points of sin(x) on
 [-pi, pi], a cubic, the hand-derived gradient, plain gradient descent with learning rate 1e-6,
 2000 steps, the loss printed every 100 steps.
+
+Two tables go with it: :data:`gradfit.options.OPTIONS` (each option's flag, help, choices and
+group; the command line is built from it) and :data:`COMBINATIONS` below (which options cannot
+go together, and what to say). ``validated()`` checks each field, then those combinations, and
+marks its result, so that validating a validated config again is a no-op.
 """
 
 from __future__ import annotations
 
 import math
 import os
-from dataclasses import asdict, dataclass, replace
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 import numpy as np
@@ -19,6 +25,7 @@ from .errors import UsageError
 from .methods import CHOICES, TORCH_ONLY
 from .models import make_model
 from .optim import OptimizerSpec, check_lr
+from .options import BY_FIELD
 
 
 @dataclass(frozen=True)
@@ -68,27 +75,30 @@ class FitConfig:
     dist_timeout: float = 60.0  # seconds a rank waits for the others before the run fails
 
     def validated(self) -> FitConfig:
-        """Check every field; raise :class:`UsageError` (one line) on the first bad one."""
-        data_options = _data_options(self)
+        """Check every field; raise :class:`UsageError` (one line) on the first bad one.
+
+        Each field is checked alone, then the :data:`COMBINATIONS` that read it. The result is
+        marked as validated: calling ``validated()`` on it returns it unchanged (a changed copy,
+        from ``dataclasses.replace``, is checked again).
+        """
+        if is_validated(self):
+            return self
+        facts = {f.name: getattr(self, f.name) for f in fields(self)}
+        data_options = _data_options(self, facts)
         if self.lr is None and (self.data is not None or data_options["scale"]):
             # Scaled data is well conditioned: the rate from its curvature is safe and fast.
             return replace(self, lr="auto").validated()
-        degree = _positive_int(self.degree, "--degree", allow_zero=True)
+        degree = _int_option(self, "degree")
         model = make_model(self.model, degree, self.basis)
+        facts["model"] = model.kind
         if self.method not in CHOICES:
             raise UsageError(f"unknown method {self.method!r}; choose one of: {', '.join(CHOICES)}")
-        if self.method in TORCH_ONLY and self.backend == "numpy":
-            raise UsageError(
-                f"the {self.method} method needs the torch backend; use --backend torch"
-            )
+        _check_combinations("method", facts)
         auto = self.lr == "auto"
         spec = replace(self, lr=None if auto else self.lr).optimizer_spec(model).validated()
-        if spec.name == "lbfgs" and self.backend == "numpy":
-            raise UsageError(
-                "the lbfgs optimizer is not available on the numpy backend "
-                "(it is torch.optim.LBFGS); use --backend torch"
-            )
-        scale_options = _scale_options(self, model, spec.name)
+        facts["optimizer"] = spec.name
+        _check_combinations("optimizer", facts)
+        scale_options = _scale_options(self, facts)
         init = None
         if self.init is not None:
             try:
@@ -100,35 +110,35 @@ class FitConfig:
             if len(init) != model.n_params:
                 names = ",".join(model.param_names)
                 raise UsageError(f"--init has {len(init)} value(s) but {_size(model)} ({names})")
-        seed = self.seed
-        if seed is not None:
-            seed = _positive_int(seed, "--seed", allow_zero=True)
+        seed = None if self.seed is None else _int_option(self, "seed")
         points = check_points(self.points)
         if self.target is not None and points < model.n_params:
             raise UsageError(
                 f"--points {points} is fewer than the {_count(model)}; "
                 "use more points or a lower degree"
             )
-        return replace(
+        checked = replace(
             self,
             degree=degree,
             lr="auto" if auto else spec.lr,
             betas=tuple(spec.betas),
-            steps=_positive_int(self.steps, "--steps"),
-            log_every=_positive_int(self.log_every, "--log-every"),
+            steps=_int_option(self, "steps"),
+            log_every=_int_option(self, "log_every"),
             seed=seed,
             init=init,
             points=points,
             x_range=check_range(self.x_range),
             **data_options,
             **scale_options,
-            **_long_run_options(self),
+            **_long_run_options(self, facts),
         )
+        object.__setattr__(checked, _VALIDATED, True)  # not a field: replace() drops it
+        return checked
 
     def optimizer_spec(self, model: Any = None) -> OptimizerSpec:
         """The optimizer and its hyper-parameters (``lr=None``: the model's default rate).
 
-        ``lr="auto"`` must be resolved first (see :func:`gradfit.analysis.auto_learning_rate`).
+        ``lr="auto"`` is resolved by the planner first (:mod:`gradfit.plan`).
         """
         lr = self.lr
         if lr is None:
@@ -158,7 +168,132 @@ def _size(model: Any) -> str:
     return f"the {model.kind} model has {model.n_params} parameters"
 
 
-def _data_options(config: FitConfig) -> dict[str, Any]:
+# The attribute validated() sets on its result (not a dataclass field: no JSON key, no planner
+# field, and dataclasses.replace() does not copy it, so a changed copy is checked again).
+_VALIDATED = "_gradfit_validated"
+
+
+def is_validated(config: FitConfig) -> bool:
+    """True for a config returned by ``validated()`` (and not changed since)."""
+    return bool(getattr(config, _VALIDATED, False))
+
+
+def _given(value: Any) -> bool:
+    return value is not None
+
+
+def _absent(value: Any) -> bool:
+    return value is None
+
+
+def _on(value: Any) -> bool:
+    return bool(value)
+
+
+def _one_of(*values: Any) -> Callable[[Any], bool]:
+    return lambda value: value in values
+
+
+def _none_of(*values: Any) -> Callable[[Any], bool]:
+    return lambda value: value not in values
+
+
+@dataclass(frozen=True)
+class Combination:
+    """Options each valid alone that cannot go together.
+
+    Refused when every test in ``when`` holds for its field's (checked) value; ``message`` is
+    formatted with those values (``{method}``, ``{model}``: the model's kind, ``{optimizer}``).
+    ``stage`` is when it is checked: right after the fields it reads, so that the first problem
+    reported is the same as a field-by-field reading of the options would find.
+    """
+
+    stage: str
+    when: dict[str, Callable[[Any], bool]]
+    message: str
+
+
+_NEEDS_DATA = "--x and --y choose columns of a --data file; give --data FILE"
+_SHAPES_TARGET = "--points and --range shape a generated target; --data gives its own x"
+
+# Which options cannot go together, in the order they are checked (stages: data, method,
+# optimizer, scale, long). Method x backend x optimizer x model, data files, mini-batches and
+# checkpoints.
+COMBINATIONS: tuple[Combination, ...] = (
+    Combination("data", {"data": _absent, "x_column": _given}, _NEEDS_DATA),
+    Combination("data", {"data": _absent, "y_column": _given}, _NEEDS_DATA),
+    Combination(
+        "data",
+        {"data": _absent, "drop_nonfinite": _on},
+        "--drop-nonfinite applies to --data files; give --data FILE",
+    ),
+    Combination(
+        "data",
+        {"data": _given, "noise": _on},
+        "--noise adds noise to a generated --target; it does not apply to --data",
+    ),
+    Combination("data", {"data": _given, "points": _none_of(FitConfig.points)}, _SHAPES_TARGET),
+    Combination(
+        "data",
+        {"data": _given, "x_range": lambda r: tuple(r) != FitConfig.x_range},
+        _SHAPES_TARGET,
+    ),
+    Combination(
+        "method",
+        {"method": _one_of(*TORCH_ONLY), "backend": _one_of("numpy")},
+        "the {method} method needs the torch backend; use --backend torch",
+    ),
+    Combination(
+        "optimizer",
+        {"optimizer": _one_of("lbfgs"), "backend": _one_of("numpy")},
+        "the lbfgs optimizer is not available on the numpy backend "
+        "(it is torch.optim.LBFGS); use --backend torch",
+    ),
+    Combination(
+        "scale",
+        {"batch_size": _given, "method": _one_of("gram")},
+        "--batch-size gives mini-batch SGD for per-point methods; the gram method is "
+        "full batch by construction: use --method manual (or autograd, nn, module)",
+    ),
+    Combination(
+        "scale",
+        {"batch_size": _given, "optimizer": _one_of("lbfgs")},
+        "--batch-size does not apply to lbfgs (a full-batch quasi-Newton method with "
+        "line searches); use sgd, momentum, nesterov, rmsprop or adam",
+    ),
+    Combination(
+        "scale",
+        {"shuffle": _on, "batch_size": _absent},
+        "--shuffle reorders mini-batches; give --batch-size B with it",
+    ),
+    Combination(
+        "scale",
+        {"method": _one_of("gram"), "model": _none_of("poly")},
+        "the gram method needs a model linear in its parameters (poly), not "
+        "{model}; use --method manual",
+    ),
+    Combination(
+        "scale",
+        {"method": _one_of("gram"), "optimizer": _one_of("lbfgs")},
+        "the gram method runs gradfit's own optimizers (sgd, momentum, nesterov, "
+        "rmsprop, adam); for lbfgs use --method manual --backend torch",
+    ),
+    Combination(
+        "long",
+        {"checkpoint_every": _given, "checkpoint": _absent},
+        "--checkpoint-every N needs --checkpoint FILE to write to",
+    ),
+)
+
+
+def _check_combinations(stage: str, facts: dict[str, Any]) -> None:
+    """Raise the message of the first refused combination of ``stage``."""
+    for rule in COMBINATIONS:
+        if rule.stage == stage and all(test(facts[k]) for k, test in rule.when.items()):
+            raise UsageError(rule.message.format(**facts))
+
+
+def _data_options(config: FitConfig, facts: dict[str, Any]) -> dict[str, Any]:
     """Check the options for files, formulas, noise and scaling; return their normalised values."""
     from .data import TARGETS
     from .expr import parse_expression
@@ -174,57 +309,28 @@ def _data_options(config: FitConfig) -> dict[str, Any]:
     if config.scale is not None and not isinstance(config.scale, (bool, np.bool_)):
         raise UsageError(f"scale must be True, False or None, got {config.scale!r}")
     out["scale"] = None if config.scale is None else bool(config.scale)
-    if config.data is None:
-        if config.x_column is not None or config.y_column is not None:
-            raise UsageError("--x and --y choose columns of a --data file; give --data FILE")
-        if config.drop_nonfinite:
-            raise UsageError("--drop-nonfinite applies to --data files; give --data FILE")
-        if config.target is not None and config.target not in TARGETS:
-            parse_expression(config.target)  # refuse a bad formula before anything runs
-        return out
-    if not isinstance(config.data, (str, os.PathLike)) or not str(config.data):
-        raise UsageError(f"--data must be a file name, got {config.data!r}")
-    if noise:
-        raise UsageError("--noise adds noise to a generated --target; it does not apply to --data")
-    if config.points != FitConfig.points or tuple(config.x_range) != FitConfig.x_range:
-        raise UsageError("--points and --range shape a generated target; --data gives its own x")
-    out.update(data=os.fspath(config.data), target=None)
+    if config.data is not None:
+        if not isinstance(config.data, (str, os.PathLike)) or not str(config.data):
+            raise UsageError(f"--data must be a file name, got {config.data!r}")
+        out.update(data=os.fspath(config.data), target=None)
+    facts.update(noise=noise, drop_nonfinite=out["drop_nonfinite"])
+    _check_combinations("data", facts)
+    if config.data is None and config.target is not None and config.target not in TARGETS:
+        parse_expression(config.target)  # refuse a bad formula before anything runs
     return out
 
 
-def _scale_options(config: FitConfig, model: Any, optimizer: str) -> dict[str, Any]:
-    """Check --method gram, --chunk-size, --batch-size and --shuffle together."""
-    chunk = _positive_int(config.chunk_size, "--chunk-size")
-    batch = config.batch_size
-    if batch is not None:
-        batch = _positive_int(batch, "--batch-size")
-        if config.method == "gram":
-            raise UsageError(
-                "--batch-size gives mini-batch SGD for per-point methods; the gram method is "
-                "full batch by construction: use --method manual (or autograd, nn, module)"
-            )
-        if optimizer == "lbfgs":
-            raise UsageError(
-                "--batch-size does not apply to lbfgs (a full-batch quasi-Newton method with "
-                "line searches); use sgd, momentum, nesterov, rmsprop or adam"
-            )
-    if config.shuffle and batch is None:
-        raise UsageError("--shuffle reorders mini-batches; give --batch-size B with it")
-    if config.method == "gram":
-        if model.kind != "poly":
-            raise UsageError(
-                f"the gram method needs a model linear in its parameters (poly), not "
-                f"{model.kind}; use --method manual"
-            )
-        if optimizer == "lbfgs":
-            raise UsageError(
-                "the gram method runs gradfit's own optimizers (sgd, momentum, nesterov, "
-                "rmsprop, adam); for lbfgs use --method manual --backend torch"
-            )
+def _scale_options(config: FitConfig, facts: dict[str, Any]) -> dict[str, Any]:
+    """Check --chunk-size and --batch-size, then the combinations of --method gram,
+    --batch-size and --shuffle with the rest."""
+    chunk = _int_option(config, "chunk_size")
+    batch = None if config.batch_size is None else _int_option(config, "batch_size")
+    facts.update(chunk_size=chunk, batch_size=batch)
+    _check_combinations("scale", facts)
     return {"chunk_size": chunk, "batch_size": batch, "shuffle": bool(config.shuffle)}
 
 
-def _long_run_options(config: FitConfig) -> dict[str, Any]:
+def _long_run_options(config: FitConfig, facts: dict[str, Any]) -> dict[str, Any]:
     """Check the checkpoint, resume and distributed options; return their normalised values."""
     out: dict[str, Any] = {}
     for name in ("checkpoint", "resume"):
@@ -234,11 +340,10 @@ def _long_run_options(config: FitConfig) -> dict[str, Any]:
                 raise UsageError(f"--{name} must be a file name, got {value!r}")
             out[name] = os.fspath(value)
     if config.checkpoint_every is not None:
-        out["checkpoint_every"] = _positive_int(config.checkpoint_every, "--checkpoint-every")
-        if config.checkpoint is None:
-            raise UsageError("--checkpoint-every N needs --checkpoint FILE to write to")
+        out["checkpoint_every"] = _int_option(config, "checkpoint_every")
+    _check_combinations("long", facts)
     if config.workers is not None:
-        out["workers"] = _positive_int(config.workers, "--workers")
+        out["workers"] = _int_option(config, "workers")
     try:
         timeout = float(config.dist_timeout)
     except (TypeError, ValueError):
@@ -257,6 +362,12 @@ def _count(model: Any) -> str:
     if model.kind == "poly":
         return f"{model.n_params} coefficients of a degree-{model.degree} polynomial"
     return f"{model.n_params} parameters of the {model.kind} model"
+
+
+def _int_option(config: FitConfig, name: str) -> int:
+    """The int field ``name``, checked against the option table's minimum (0 or 1)."""
+    option = BY_FIELD[name]
+    return _positive_int(getattr(config, name), option.flags[0], option.minimum == 0)
 
 
 def _positive_int(value: Any, name: str, allow_zero: bool = False) -> int:

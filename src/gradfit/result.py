@@ -9,9 +9,9 @@ from typing import Any
 
 import numpy as np
 
-from .analysis import Optimum
 from .config import FitConfig
 from .data import Domain, evaluate
+from .understand.analysis import Optimum
 
 SCHEMA = "gradfit.fit/1"
 

@@ -12,11 +12,11 @@ from typing import Any
 
 import numpy as np
 
-from ..analysis import closed_form
 from ..backends import versions
 from ..errors import DivergenceError, FitInterrupted
 from ..methods import Method, make_method
 from ..result import FitResult
+from ..understand.analysis import closed_form
 from .guard import divergence_advice, divergence_bound
 from .interrupt import StopOnInterrupt
 from .loop import LogCallback, StepCallback, TrainInterrupted, TrainOutcome, train

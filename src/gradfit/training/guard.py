@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from ..analysis import hessian_spectrum
 from ..backends import Backend
+from ..understand.analysis import hessian_spectrum
 from .loop import DIVERGENCE_FACTOR
 
 

@@ -15,6 +15,10 @@ from typing import Any
 
 import numpy as np
 
+from ..config import FitConfig
+from ..models import format_polynomial
+from ..optim import make_array_optimizer
+from ..plan import plan
 from .analysis import (
     QuadraticPath,
     Spectrum,
@@ -24,12 +28,8 @@ from .analysis import (
     hessian_spectrum,
     quadratic_path,
 )
-from .config import FitConfig
-from .models import format_polynomial
-from .optim import make_array_optimizer
-from .plan import plan
 
-SCHEMA = "gradfit.explain/1"
+SCHEMA = "gradfit.understand.explain/1"
 CONVERGED = 1e-6  # "converged": loss within this relative distance of the optimum's
 
 

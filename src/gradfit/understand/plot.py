@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from .data import as_float64
-from .errors import UsageError
-from .outputs import atomic_output
+from ..data import as_float64
+from ..errors import UsageError
+from ..outputs import atomic_output
 
 MAX_POINTS = 2000  # data points drawn; larger data sets are thinned evenly
 STYLES = ("-", "--", ":", "-.")

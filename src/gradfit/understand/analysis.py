@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 from numpy.polynomial import Polynomial as NpPolynomial
 
-from .data import as_float64
-from .stats import VANDER
+from ..data import as_float64
+from ..stats import VANDER
 
 
 @dataclass(frozen=True)
@@ -133,7 +133,7 @@ def hessian_gram(
 def gram_spectrum(gram: np.ndarray, exact: bool = True) -> Spectrum:
     """The spectrum of the Hessian ``2 G`` of least squares with Gram matrix ``G = X^T X``
     (``G = J^T J``, Gauss-Newton, when not ``exact``)."""
-    from .errors import UsageError
+    from ..errors import UsageError
 
     if not np.all(np.isfinite(gram)):
         raise UsageError(
@@ -147,7 +147,7 @@ def gram_spectrum(gram: np.ndarray, exact: bool = True) -> Spectrum:
 def jacobian(model: Any, x: Any, w: np.ndarray, h: float = 1e-6) -> np.ndarray:
     """``d y_pred / d w`` (N x n) by central differences, float64. For the dynamic net, at the
     deepest pass (both extra orders), which bounds the curvature from above."""
-    from .backends import resolve_backend
+    from ..backends import resolve_backend
 
     be = resolve_backend("numpy", "cpu", "float64")
     cache = model.prepare(be.asarray(as_float64(x)), be, 0)
@@ -303,7 +303,7 @@ def auto_learning_rate(
     adam and rmsprop step in parameter units, not along the curvature: no rule, an error.
     ``spectrum``: the Hessian's spectrum when already known (the gram method's statistics).
     """
-    from .errors import UsageError
+    from ..errors import UsageError
 
     if optimizer == "lbfgs":
         return AutoLR(1.0, momentum, "torch.optim.LBFGS's default step, 1")

@@ -5,9 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-# TODO(merge): the CLI still imports these from here; they live in gradfit.outputs.
-from .outputs import emit_json, write_text_atomic  # noqa: F401
-
 
 def log_line(step: int, loss: float) -> str:
     """The article's ``print(t, loss)``: ``99 1273.537353515625``."""
@@ -21,7 +18,7 @@ def result_line(formula: str) -> str:
 
 def failure_document(config: Any, error: Any) -> dict[str, Any]:
     """The JSON of a run that diverged: what was asked, where it failed, the losses seen."""
-    from .result import SCHEMA, _float
+    from ..result import SCHEMA, _float
 
     return {
         "schema": SCHEMA,
@@ -78,6 +75,6 @@ def markdown_report(result: Any, plot: str | None = None, where: str = ".") -> s
 
 
 def format_optimum(coef: Any) -> str:
-    from .models import format_polynomial
+    from ..models import format_polynomial
 
     return format_polynomial(coef)

@@ -15,14 +15,14 @@ from typing import Any
 
 import numpy as np
 
+from ..api import run
+from ..config import FitConfig
+from ..errors import FitFailedError, UsageError
+from ..methods import TORCH_ONLY
+from ..plan import plan
 from .analysis import Optimum, closed_form
-from .api import run
-from .config import FitConfig
-from .errors import FitFailedError, UsageError
-from .methods import TORCH_ONLY
-from .plan import plan
 
-SCHEMA = "gradfit.compare/1"
+SCHEMA = "gradfit.understand.compare/1"
 
 
 @dataclass

@@ -1,0 +1,55 @@
+"""``gradfit explain``: what ``gradfit fit`` with the same options does, and why; nothing runs."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from .common import HelpFormatter, add_output_options, check_outputs
+from .table import add_table_options, config_from_args
+
+DESCRIPTION = (
+    "Explain, with this problem's numbers, what 'gradfit fit' with the same options "
+    "does: the model, the loss and its gradient formulas, the closed-form optimum, the "
+    "Hessian's eigenvalues, the largest stable and the best learning rate, the loss "
+    "predicted after the requested steps, and what would converge faster. Nothing is "
+    "trained."
+)
+
+EXPLAIN_EXAMPLES = """\
+examples:
+  gradfit explain                     the article's run: why lr 1e-6 works, what 1e-5 would do
+  gradfit explain --lr 1e-5           an unstable rate, and by how much
+  gradfit explain --degree 5 --lr auto
+  gradfit explain --optimizer momentum --lr auto --json
+"""
+
+
+def add_parser(sub: Any) -> None:
+    """``gradfit explain``: the table's options for explain, then the output options."""
+    explain = sub.add_parser(
+        "explain",
+        help="explain the run: gradient formulas, the optimum, the Hessian, the stable lr",
+        description=DESCRIPTION,
+        epilog=EXPLAIN_EXAMPLES,
+        formatter_class=HelpFormatter,
+    )
+    add_table_options(explain, "explain")
+    add_output_options(explain, "the explanation")
+    explain.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``gradfit explain``; return the exit status."""
+    from ..outputs import emit_json
+    from ..understand.explain import explain, render
+
+    config = config_from_args(args)
+    check_outputs(args)
+    ex = explain(config)
+    if args.json != "-":
+        sys.stdout.write(render(ex) + "\n")
+    if args.json is not None:
+        emit_json(ex.to_dict(), args.json, sys.stdout)
+    return 0
