@@ -22,6 +22,7 @@ import numpy as np
 
 from .data import check_points, check_range
 from .errors import UsageError
+from .losses import LOSSES
 from .methods import CHOICES, TORCH_ONLY
 from .models import make_model
 from .optim import OptimizerSpec, check_lr
@@ -38,6 +39,7 @@ class FitConfig:
     model: str = "poly"
     degree: int = 3  # poly only
     basis: str = "monomial"  # poly only
+    loss: str = "squared"  # what is minimised (gradfit.losses): the article's sum of squares
     method: str = "auto"  # auto: gram where it gives manual's iterates faster, else manual
     optimizer: str = "sgd"
     # None: "auto" for --data/--scale runs, else the model's default (1e-6, the article's)
@@ -91,6 +93,8 @@ class FitConfig:
         degree = _int_option(self, "degree")
         model = make_model(self.model, degree, self.basis)
         facts["model"] = model.kind
+        if self.loss not in LOSSES:
+            raise UsageError(f"unknown loss {self.loss!r}; choose one of: {', '.join(LOSSES)}")
         if self.method not in CHOICES:
             raise UsageError(f"unknown method {self.method!r}; choose one of: {', '.join(CHOICES)}")
         _check_combinations("method", facts)

@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .backends import BACKENDS, DTYPES
+from .losses import LOSSES
 from .methods import CHOICES
 from .models import BASES, MODELS
 from .optim import OPTIMIZERS
@@ -177,6 +178,16 @@ OPTIONS: tuple[Option, ...] = (
         "model",
         metavar="NAME",
         choices=BASES,
+    ),
+    Option(
+        "loss",
+        ("--loss",),
+        "what is minimised: {choices} (default: {default}, the sum of squared errors, the "
+        "article's)",
+        "model",
+        metavar="NAME",
+        choices=LOSSES,
+        commands=frozenset({"fit", "compare"}),
     ),
     Option(
         "init",

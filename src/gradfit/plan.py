@@ -51,6 +51,7 @@ from .understand.analysis import (
     Spectrum,
     auto_learning_rate,
     gram_spectrum,
+    hessian_spectrum,
     path_from_statistics,
     quadratic_path,
 )
@@ -164,11 +165,23 @@ def plan(
                 spectrum, optimum, n_rows = _distributed_nonlinear(
                     config, problem, model, init, comm
                 )
+    loss = make_loss(config.loss, n_rows)
+    x = None if trained is None else trained.x
+    path = None
+    if config.lr == "auto":
+        path = _budget_path(config, model, trained, init, stats, spectrum)
+    factor = 1.0 if loss.factor is None else loss.factor
+    if factor != 1.0:  # the analysis is in sum-of-squares units: scale it to this loss
+        curvature_rule = config.optimizer in ("sgd", "momentum", "nesterov")
+        if config.lr == "auto" and spectrum is None and path is None and curvature_rule:
+            spectrum = hessian_spectrum(model, x, init)
+        spectrum = None if spectrum is None else spectrum.scaled(factor)
+        path = None if path is None else path.scaled(factor)
+        if optimum is not None:
+            optimum = Optimum(optimum.coef, factor * optimum.loss)
     lr_auto = None
     spec_config = config
     if config.lr == "auto":
-        x = None if trained is None else trained.x
-        path = _budget_path(config, model, trained, init, stats, spectrum)
         lr_auto = auto_learning_rate(
             model,
             x,
@@ -186,7 +199,7 @@ def plan(
         comm=comm,
         seed=seed,
         model=model,
-        loss=make_loss(getattr(config, "loss", "squared"), n_rows),
+        loss=loss,
         problem=problem,
         read=read,
         trained=trained,

@@ -130,11 +130,11 @@ def make_method(
             )
         if stats is None:
             stats = statistics(model, problem.x, problem.y)
-        return GramMethod(stats, backend, spec, init)
+        return GramMethod(stats, backend, spec, init, loss)
     if name == "manual":
         from .manual import ManualMethod
 
-        return ManualMethod(model, problem, backend, spec, init, seed)
+        return ManualMethod(model, problem, backend, spec, init, seed, loss)
     if name == "autograd":
         from .autograd import AutogradMethod
 

@@ -18,17 +18,31 @@ import numpy as np
 
 from ..backends import Backend, resolve_backend
 from ..errors import UsageError
+from ..losses import SQUARED, Loss
 from ..optim import OptimizerSpec, load_state, make_array_optimizer
 from ..stats import GramStats
 
 
 class GramMethod:
-    """Gradient descent on ``L(w) = L* + (w - w*)^T G (w - w*)``, gradient ``2 (G w - b)``."""
+    """Gradient descent on ``L(w) = L* + (w - w*)^T G (w - w*)``, gradient ``2 (G w - b)``
+    (all three scaled by the loss's ``factor``: the mean squared error divides by n)."""
 
     name = "gram"
     global_statistics = True  # distributed: the statistics are summed over the ranks already
 
-    def __init__(self, stats: GramStats, backend: Backend, spec: OptimizerSpec, init: Any) -> None:
+    def __init__(
+        self,
+        stats: GramStats,
+        backend: Backend,
+        spec: OptimizerSpec,
+        init: Any,
+        loss: Loss = SQUARED,
+    ) -> None:
+        if loss.factor is None:
+            raise UsageError(
+                f"the gram method needs a squared loss; the {loss.name} loss is not one: use "
+                "--method manual"
+            )
         if spec.name == "lbfgs":
             raise UsageError(
                 "the gram method runs gradfit's own optimizers (sgd, momentum, nesterov, "
@@ -38,9 +52,11 @@ class GramMethod:
         dtype = "float32" if backend.device.startswith("mps") else "float64"
         self.backend = backend if backend.dtype == dtype else _with_dtype(backend, dtype)
         be = self.backend
+        # The loss is factor * |X w - y|^2: G, b and L* scaled once (a factor of 1: unchanged).
+        f = loss.factor
         w_star, best = stats.optimum
-        self.G, self.b = be.asarray(stats.gram), be.asarray(stats.xty)
-        self.w_star, self.best = be.asarray(w_star), best
+        self.G, self.b = be.asarray(f * stats.gram), be.asarray(f * stats.xty)
+        self.w_star, self.best = be.asarray(w_star), f * best
         self.w = be.asarray(np.array(init, dtype=np.float64))
         self.optimizer = make_array_optimizer(spec)
         self.state = self.optimizer.init(self.w)

@@ -21,12 +21,14 @@ import numpy as np
 
 from ..backends import Backend
 from ..data import Problem
+from ..losses import SQUARED, Loss
 from ..models import evaluation
 from ..optim import OptimizerSpec, load_state, make_array_optimizer, make_torch_optimizer
 
 
 class ManualMethod:
-    """Sum of squared errors with the model's hand-derived gradient."""
+    """The loss (the article's sum of squared errors by default) with the model's hand-derived
+    gradient: ``grad = model.grad(w, dL/dy_pred)``, the chain rule written out."""
 
     name = "manual"
     # Distributed runs: reduce(grad, loss) -> (grad, loss) summed over the ranks, in one
@@ -41,8 +43,10 @@ class ManualMethod:
         spec: OptimizerSpec,
         init: np.ndarray,
         seed: int = 0,
+        loss: Loss = SQUARED,
     ) -> None:
         self.model = model
+        self.objective = loss
         self.backend = backend
         self.xp = backend.xp
         self.y = problem.y
@@ -60,8 +64,8 @@ class ManualMethod:
         """The loss at the current parameters (when asked: it costs a reduction) and its
         gradient."""
         residual = self.model.forward(self.w, self.cache) - self.y
-        loss = self.xp.sum(residual * residual) if need_loss else None
-        grad = self.model.grad(self.w, self.cache, 2.0 * residual)
+        loss = self.objective.value(residual) if need_loss else None
+        grad = self.model.grad(self.w, self.cache, self.objective.grad(residual))
         if self.reduce is not None:
             grad, loss = self.reduce(grad, loss)
         return loss, grad
@@ -112,7 +116,7 @@ class ManualMethod:
     def loss(self) -> Any:
         with evaluation(self.cache):
             residual = self.model.forward(self.w, self.cache) - self.y
-        return self.xp.sum(residual * residual)
+        return self.objective.value(residual)
 
     def params(self) -> np.ndarray:
         return self.backend.to_numpy(self.w).astype(np.float64)

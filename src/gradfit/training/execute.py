@@ -16,7 +16,7 @@ from ..backends import versions
 from ..errors import DivergenceError, FitInterrupted
 from ..methods import Method, make_method
 from ..result import FitResult
-from ..understand.analysis import closed_form
+from ..understand.analysis import Optimum, closed_form
 from .guard import divergence_advice, divergence_bound
 from .interrupt import StopOnInterrupt
 from .loop import LogCallback, StepCallback, TrainInterrupted, TrainOutcome, train
@@ -68,7 +68,7 @@ def execute(
         bound = resume.bound if config.guard else None
     elif config.guard:
         yty = None if plan.stats is None else plan.stats.yty
-        bound = divergence_bound(method, plan.trained, be, comm, yty)
+        bound = divergence_bound(method, plan.trained, be, comm, yty, _factor(plan))
     else:
         bound = None
     setup_s = time.perf_counter() - plan.started
@@ -96,7 +96,9 @@ def execute(
                 stop=asked,
             )
     except DivergenceError as exc:
-        advice = divergence_advice(plan.model, plan.trained, plan.init, plan.spec, plan.spectrum)
+        advice = divergence_advice(
+            plan.model, plan.trained, plan.init, plan.spec, plan.spectrum, _factor(plan)
+        )
         if plan.domain is None and plan.model.linear:
             advice += ", or --scale to fit on x mapped to [-1, 1]"
         raise exc.with_detail(advice) from None
@@ -122,11 +124,12 @@ def result_of(
     init_params = be.to_numpy(be.asarray(plan.init)).astype(np.float64)
     # Monomial coefficients in the variable trained on (t when scaled), then in x.
     init_coef, coef = model.to_monomial(init_params), model.to_monomial(params)
-    optimum = plan.optimum
+    optimum = plan.optimum  # known already, in the loss's units
     if optimum is None and stats is not None:  # from the same statistics: no second pass
-        optimum = optimum_in_x(stats, model, domain)
+        optimum = _in_loss_units(optimum_in_x(stats, model, domain), plan)
     elif optimum is None and reference:
-        optimum = closed_form(plan.problem.x, plan.problem.y, model.reference_degree)
+        least_squares = closed_form(plan.problem.x, plan.problem.y, model.reference_degree)
+        optimum = _in_loss_units(least_squares, plan)
     timings = {"loop_s": outcome.loop_seconds, "fit_s": time.perf_counter() - plan.started}
     if stats is not None:
         timings["setup_s"] = setup_s  # the data pass (and the file or generator behind it)
@@ -161,6 +164,18 @@ def result_of(
         data=plan.problem.source,
         dataset=plan.problem,  # a Problem, or a ChunkedProblem (plots take a sample of it)
     )
+
+
+def _factor(plan: Any) -> float:
+    """The plan's loss as a multiple of the sum of squares (1: the article's sum)."""
+    factor = plan.loss.factor
+    return 1.0 if factor is None else factor
+
+
+def _in_loss_units(optimum: Optimum, plan: Any) -> Optimum:
+    """The least-squares optimum with its loss in the units of the plan's loss."""
+    factor = _factor(plan)
+    return optimum if factor == 1.0 else Optimum(optimum.coef, factor * optimum.loss)
 
 
 def _checkpoint_writer(plan: Any, method: Method, bound: float | None) -> Any:

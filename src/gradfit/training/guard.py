@@ -13,22 +13,26 @@ from ..understand.analysis import hessian_spectrum
 from .loop import DIVERGENCE_FACTOR
 
 
-def divergence_bound(method: Any, problem: Any, be: Backend, comm: Any, yty: Any = None) -> float:
-    """DIVERGENCE_FACTOR x max(initial loss, sum(y^2)): two reads before the loop starts
-    (``yty``: sum(y^2) when already known; summed over every rank's rows)."""
+def divergence_bound(
+    method: Any, problem: Any, be: Backend, comm: Any, yty: Any = None, factor: float = 1.0
+) -> float:
+    """DIVERGENCE_FACTOR x max(initial loss, loss of the all-zero model): two reads before the
+    loop starts (``yty``: sum(y^2) when already known; summed over every rank's rows;
+    ``factor``: the loss is that multiple of the sum of squares)."""
     if yty is None:
         yty = be.scalar(comm.sum_scalar(be.xp.sum(problem.y * problem.y)))
-    scale = max(be.scalar(method.loss()), yty, 1e-300)
+    scale = max(be.scalar(method.loss()), factor * yty, 1e-300)
     return DIVERGENCE_FACTOR * scale if math.isfinite(scale) else math.inf
 
 
 def divergence_advice(
-    model: Any, problem: Any, init: np.ndarray, spec: Any, spectrum: Any = None
+    model: Any, problem: Any, init: np.ndarray, spec: Any, spectrum: Any = None, factor: float = 1.0
 ) -> str:
-    """What the failure message says next: the stable rate, from the Hessian's spectrum."""
+    """What the failure message says next: the stable rate, from the Hessian's spectrum
+    (``spectrum`` when known, in the loss's units; else computed, and scaled by ``factor``)."""
     try:
         if spectrum is None:
-            spectrum = hessian_spectrum(model, problem.x, init)
+            spectrum = hessian_spectrum(model, problem.x, init).scaled(factor)
     except (ValueError, FloatingPointError, np.linalg.LinAlgError):  # pragma: no cover
         return "try a smaller --lr or --lr auto"
     where = "" if spectrum.exact else " (from the curvature at the start)"

@@ -57,6 +57,10 @@ class Spectrum:
     eigenvectors: np.ndarray
     exact: bool = True  # False: Gauss-Newton at a point, for a model that is not linear in w
 
+    def scaled(self, factor: float) -> Spectrum:
+        """The spectrum of ``factor`` times this loss (the mean squared error: 1 / n)."""
+        return Spectrum(self.eigenvalues * factor, self.eigenvectors, self.exact)
+
     @property
     def lambda_max(self) -> float:
         return float(self.eigenvalues[-1])
@@ -181,6 +185,12 @@ class QuadraticPath:
     spectrum: Spectrum
     optimum_loss: float
     initial_error: np.ndarray  # V^T (w0 - w*)
+
+    def scaled(self, factor: float) -> QuadraticPath:
+        """The same path for ``factor`` times this loss (curvature and optimum scaled)."""
+        return QuadraticPath(
+            self.spectrum.scaled(factor), factor * self.optimum_loss, self.initial_error
+        )
 
     def loss_after(self, steps: int | np.ndarray, lr: float) -> np.ndarray:
         """Loss after ``steps`` updates at ``lr`` (vectorised over ``steps``)."""
