@@ -87,8 +87,7 @@ class FitConfig:
             return self
         facts = {f.name: getattr(self, f.name) for f in fields(self)}
         data_options = _data_options(self, facts)
-        if self.lr is None and (self.data is not None or data_options["scale"]):
-            # Scaled data is well conditioned: the rate from its curvature is safe and fast.
+        if self.lr is None and _auto_by_default(self, data_options["scale"]):
             return replace(self, lr="auto").validated()
         degree = _int_option(self, "degree")
         model = make_model(self.model, degree, self.basis)
@@ -163,6 +162,31 @@ class FitConfig:
         d["x_range"] = list(self.x_range)
         d["init"] = None if self.init is None else list(self.init)
         return d
+
+
+def _auto_by_default(config: FitConfig, scale: bool | None) -> bool:
+    """Whether a run that gives no --lr gets ``auto`` rather than the model's default rate.
+
+    The article's 1e-6 is tuned to the article's grid (2000 points on [-pi, pi], a cubic in
+    powers of x, the sum of squares; the curvature depends on x alone, not on the target): on
+    10^6 points, another range or degree it diverges. So a file, a scaled run, or a generated
+    polynomial problem on another grid takes its rate from the curvature (and the run says
+    so); the article's grid keeps 1e-6, whatever the target, and arrays given to
+    :func:`gradfit.fit` and the tutorial's models keep their defaults.
+    """
+    if config.data is not None or scale:
+        return True  # scaled data is well conditioned: the rate from its curvature is fast
+    if config.target is None or config.model != "poly":
+        return False
+    if config.optimizer not in ("sgd", "momentum", "nesterov"):
+        return False  # no curvature rule for adam and rmsprop; lbfgs has its own default
+    article = FitConfig()
+    same = ("points", "x_range", "degree", "basis", "loss")
+    return any(_normalised(getattr(config, k)) != _normalised(getattr(article, k)) for k in same)
+
+
+def _normalised(value: Any) -> Any:
+    return tuple(float(v) for v in value) if isinstance(value, (tuple, list)) else value
 
 
 def _size(model: Any) -> str:

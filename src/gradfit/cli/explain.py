@@ -44,12 +44,15 @@ def run(args: argparse.Namespace) -> int:
     """Run ``gradfit explain``; return the exit status."""
     from ..outputs import emit_json
     from ..understand.explain import explain, render
+    from .fit import note_drawn_seed
 
     config = config_from_args(args)
     check_outputs(args)
     ex = explain(config)
     if args.json != "-":
         sys.stdout.write(render(ex) + "\n")
+        if config.seed is None:
+            note_drawn_seed(ex.config.seed)
     if args.json is not None:
         emit_json(ex.to_dict(), args.json, sys.stdout)
     return 0

@@ -157,7 +157,7 @@ def run(args: argparse.Namespace) -> int:
     if config.distributed and rank() != 0:
         return 0  # rank 0 alone prints and writes files
     if text:
-        if result.lr_auto is not None:
+        if result.lr_auto is not None and not args.quiet:
             out.write(f"lr auto: {result.lr_auto['lr']:.6g} ({result.lr_auto['rule']})\n")
         if result.method_auto is not None and result.method != "manual" and not args.quiet:
             out.write(f"method auto: {result.method} ({result.method_auto})\n")
@@ -178,6 +178,8 @@ def run(args: argparse.Namespace) -> int:
 
         where = os.path.dirname(os.path.abspath(args.report))
         write_text_atomic(args.report, markdown_report(result, args.plot, where))
+    if text and not args.quiet and config.seed is None:
+        note_drawn_seed(result.seed)
     if result.data and result.data.get("dropped"):
         print(
             f"{PROG}: note: left out {result.data['dropped']} row(s) of {result.data['path']} "
@@ -185,6 +187,11 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return 0
+
+
+def note_drawn_seed(seed: int) -> None:
+    """One line on stderr, so that any run can be replayed: the seed it drew."""
+    print(f"{PROG}: note: seed {seed} was drawn; --seed {seed} repeats this run", file=sys.stderr)
 
 
 def _report_interrupted(exc: Any, args: argparse.Namespace, out: Any) -> int:
