@@ -25,21 +25,29 @@ def dumps(doc: dict[str, Any]) -> str:
 
 @contextmanager
 def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; on success rename it over ``path``.
+    """Yield the path to write ``path``'s new content to, and put it in place on success.
 
-    A crash or a failed write never leaves a half-written file, and the previous file stays
-    intact until the new one is complete.
+    A regular file (or a new one) is written to a temporary file beside it and renamed over it:
+    a crash or a failed write never leaves a half-written file, and the previous file stays
+    intact until the new one is complete. A symbolic link keeps being a link: its target is
+    what gets replaced. A special file (``/dev/null``, a terminal, a pipe) is written directly,
+    never replaced by a regular file.
     """
-    target = Path(path)
-    directory = target.parent if str(target.parent) else Path(".")
+    target = Path(os.path.realpath(path))  # through symbolic links: the file they name
+    if target.exists() and not target.is_file() and not target.is_dir():
+        yield target  # a device or a pipe: write to it, never rename over it
+        return
+    directory = target.parent
+    shown = Path(path)
     if not directory.is_dir():
-        raise UsageError(f"cannot write {target}: directory {directory} does not exist")
+        parent = shown.parent if str(shown.parent) else Path(".")
+        raise UsageError(f"cannot write {shown}: directory {parent} does not exist")
     if target.is_dir():
-        raise UsageError(f"cannot write {target}: it is a directory")
+        raise UsageError(f"cannot write {shown}: it is a directory")
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
     except OSError as exc:
-        raise UsageError(f"cannot write {target}: {exc.strerror}") from None
+        raise UsageError(f"cannot write {shown}: {exc.strerror}") from None
     os.close(fd)
     try:
         yield Path(tmp)
@@ -49,6 +57,44 @@ def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
+    """Whether two names reach one file (through links; names of files not yet made compare
+    by their resolved paths)."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.realpath(a) == os.path.realpath(b)
+
+
+def check_distinct(outputs: dict[str, Any], inputs: dict[str, Any]) -> None:
+    """Refuse, in one line, an output that would land on an input or on another output.
+
+    ``outputs`` and ``inputs`` map an option (``--save``) to the file it names (None: not
+    given; ``-``, standard output, is never a clash). Special files such as ``/dev/null`` may
+    take several outputs.
+    """
+    named = [(k, v) for k, v in outputs.items() if v is not None and v != "-"]
+    for i, (option, path) in enumerate(named):
+        if _special(path):
+            continue
+        for source, given in inputs.items():
+            if given is not None and same_file(path, given):
+                raise UsageError(
+                    f"{option} {path} would overwrite the input {source} {given}; "
+                    "give the output another name"
+                )
+        for other, other_path in named[i + 1 :]:
+            if same_file(path, other_path):
+                raise UsageError(
+                    f"{option} and {other} both name {path}; give each output its own file"
+                )
+
+
+def _special(path: str | os.PathLike[str]) -> bool:
+    target = Path(os.path.realpath(path))
+    return target.exists() and not target.is_file() and not target.is_dir()
 
 
 def _umask() -> int:
@@ -62,7 +108,8 @@ def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
     with atomic_output(path) as tmp, open(tmp, "w", encoding="utf-8") as fh:
         fh.write(text)
         fh.flush()
-        os.fsync(fh.fileno())
+        if tmp.is_file():  # a device or a pipe cannot be synced
+            os.fsync(fh.fileno())
 
 
 def emit_json(doc: dict[str, Any], dest: str, stdout: TextIO | None = None) -> None:

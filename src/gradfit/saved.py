@@ -125,10 +125,16 @@ def model_document(result: Any) -> dict[str, Any]:
 
 def save_model(result: Any, path: str | os.PathLike[str]) -> None:
     """Write ``result``'s model to ``path`` (JSON), atomically: temporary file, then rename."""
+    write_text_atomic(path, savable_text(result, path))
+
+
+def savable_text(result: Any, path: str | os.PathLike[str]) -> str:
+    """The model file's text for ``result``; :class:`UsageError` if it cannot be saved (the
+    fitted coefficients are not finite), before anything is written."""
     doc = model_document(result)
     if any(v is None for v in doc["coef"]) or (doc["scaled_coef"] and None in doc["scaled_coef"]):
         raise UsageError(f"cannot save {path}: the fitted coefficients are not finite")
-    write_text_atomic(path, dumps(doc))
+    return dumps(doc)
 
 
 def load(path: str | os.PathLike[str]) -> SavedModel:

@@ -150,6 +150,21 @@ def check_outputs(args: argparse.Namespace) -> None:
     for dest in (args.json, plot):
         if dest is not None and dest != "-":
             check_writable(dest)
+    from ..outputs import check_distinct, same_file
+
+    outputs = {
+        "--json": args.json,
+        "--plot": plot,
+        "--save": getattr(args, "save", None),
+        "--report": getattr(args, "report", None),
+        "--checkpoint": getattr(args, "checkpoint", None),
+    }
+    inputs = {"--data": getattr(args, "data", None)}
+    resume = getattr(args, "resume", None)
+    ckpt = outputs["--checkpoint"]
+    if resume is not None and not (ckpt is not None and same_file(resume, ckpt)):
+        inputs["--resume"] = resume  # --checkpoint F --resume F: one file, by design
+    check_distinct(outputs, inputs)
 
 
 def check_writable(path: str) -> None:

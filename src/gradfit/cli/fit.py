@@ -150,6 +150,11 @@ def run(args: argparse.Namespace) -> int:
             )
     except DivergenceError as exc:
         if args.json is not None:  # the JSON records the failure, then the run fails (exit 1)
+            if args.json != "-" and os.path.isfile(args.json):  # never over an existing file
+                raise exc.with_detail(
+                    f"{exc.detail}; the failure record was not written over the existing "
+                    f"{args.json}"
+                ) from None
             emit_json(failure_document(config, exc), args.json, out)
         raise
     except FitInterrupted as exc:  # Ctrl-C: the partial result, where it was saved, exit 130
@@ -164,20 +169,28 @@ def run(args: argparse.Namespace) -> int:
         out.write(result_line(result.formula()) + "\n")
         if result.formula() != result.monomial_formula() and result.model.kind != "dynamic":
             out.write(f"In powers of x: {result.monomial_formula()}\n")
+    # Every output is made before any is written: a run whose model cannot be saved changes
+    # none of the user's files.
+    from ..outputs import write_text_atomic
+    from ..saved import savable_text
+
+    model_text = None if args.save is None else savable_text(result, args.save)
+    report_text = None
+    if args.report is not None:
+        from ..understand.report import markdown_report
+
+        where = os.path.dirname(os.path.abspath(args.report))
+        report_text = markdown_report(result, args.plot, where)
     if args.plot:
         from ..understand.plot import fit_plot_data, save_plot
 
         save_plot(fit_plot_data(result), args.plot)
     if args.json is not None:
         emit_json(result.to_dict(), args.json, out)
-    if args.save is not None:
-        result.save(args.save)
-    if args.report is not None:
-        from ..outputs import write_text_atomic
-        from ..understand.report import markdown_report
-
-        where = os.path.dirname(os.path.abspath(args.report))
-        write_text_atomic(args.report, markdown_report(result, args.plot, where))
+    if model_text is not None:
+        write_text_atomic(args.save, model_text)
+    if report_text is not None:
+        write_text_atomic(args.report, report_text)
     if text and not args.quiet and config.seed is None:
         note_drawn_seed(result.seed)
     if result.data and result.data.get("dropped"):

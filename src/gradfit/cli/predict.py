@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from ..data import load_column
-    from ..outputs import write_text_atomic
+    from ..outputs import check_distinct, write_text_atomic
     from ..saved import load
 
     if (args.x is None) == (args.data is None):
@@ -72,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"--out {args.out}: write predictions to a .csv, .tsv or .txt file")
         delimiter = {"csv": ",", "tsv": "\t", "txt": " "}[suffix]
         check_writable(args.out)
+        check_distinct({"--out": args.out}, {"model": args.model, "--data": args.data})
     model = load(args.model)
     if args.x is not None:
         xs = np.asarray(args.x, dtype=np.float64)
