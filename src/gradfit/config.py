@@ -120,6 +120,9 @@ class FitConfig:
                 f"--points {points} is fewer than the {_count(model)}; "
                 "use more points or a lower degree"
             )
+        x_range = check_range(self.x_range)
+        if self.target is not None and self.data is None:
+            _check_generated(points, x_range, model, data_options["noise"], data_options["scale"])
         checked = replace(
             self,
             degree=degree,
@@ -130,7 +133,7 @@ class FitConfig:
             seed=seed,
             init=init,
             points=points,
-            x_range=check_range(self.x_range),
+            x_range=x_range,
             **data_options,
             **scale_options,
             **_long_run_options(self, facts),
@@ -162,6 +165,46 @@ class FitConfig:
         d["x_range"] = list(self.x_range)
         d["init"] = None if self.init is None else list(self.init)
         return d
+
+
+# Bounds that keep a run's numbers representable and its wait finite.
+MAX_POINTS = 2**53  # every index exact in float64
+MAX_TIMEOUT_S = 7 * 24 * 3600.0
+MAX_NOISE = 1e100
+MAX_CURVATURE = 1e300  # sum of x^(2 degree) over the points: the Hessian's scale
+
+
+def _check_generated(
+    points: int, x_range: tuple[float, float], model: Any, noise: float, scale: bool | None
+) -> None:
+    """Refuse, before anything is allocated, a generated problem float64 cannot hold: more
+    points than it can index, a range too narrow for distinct x or so wide that the powers of x
+    overflow (unless x is scaled), noise that swamps every value."""
+    lo, hi = x_range
+    if points > MAX_POINTS:
+        raise UsageError(f"--points must be at most 2^53 = {MAX_POINTS}, got {points}")
+    if noise > MAX_NOISE:
+        raise UsageError(f"--noise must be at most {MAX_NOISE:g}, got {noise:g}")
+    reach = max(abs(lo), abs(hi))
+    if not math.isfinite(hi - lo):
+        raise UsageError(
+            f"--range {lo:g} {hi:g} is too wide: its length overflows float64; give a narrower "
+            "range"
+        )
+    if points > 1 and not (hi - lo > 1e-12 * reach and hi - lo > 1e-150):
+        raise UsageError(
+            f"--range {lo:g} {hi:g} is too narrow: {points} evenly spaced float64 values "
+            "in it are not distinct; give a wider range"
+        )
+    if not scale and model.linear and reach > 1:
+        # log10 of points * reach^(2 degree), without overflowing on the way
+        size = math.log10(points) + 2 * model.degree * math.log10(reach)
+        if size > math.log10(MAX_CURVATURE):
+            raise UsageError(
+                f"--range {lo:g} {hi:g} is too wide for a degree-{model.degree} fit: x^"
+                f"{2 * model.degree} summed over {points} points overflows float64; give a "
+                "narrower range, or --scale to fit on x mapped to [-1, 1]"
+            )
 
 
 def _auto_by_default(config: FitConfig, scale: bool | None) -> bool:
@@ -378,8 +421,11 @@ def _long_run_options(config: FitConfig, facts: dict[str, Any]) -> dict[str, Any
         raise UsageError(
             f"--timeout must be a number of seconds, got {config.dist_timeout!r}"
         ) from None
-    if not (math.isfinite(timeout) and timeout > 0):
-        raise UsageError(f"--timeout must be a positive number of seconds, got {timeout!r}")
+    if not (math.isfinite(timeout) and 0 < timeout <= MAX_TIMEOUT_S):
+        raise UsageError(
+            f"--timeout must be a positive number of seconds up to {MAX_TIMEOUT_S:g} (a week), "
+            f"got {timeout!r}"
+        )
     out["dist_timeout"] = timeout
     out["distributed"] = bool(config.distributed)
     return out

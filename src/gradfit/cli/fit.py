@@ -126,8 +126,13 @@ def run(args: argparse.Namespace) -> int:
     config = fit_config(args)
     check_outputs(args)
     if config.workers is not None and not config.distributed:
-        from ..distributed import launch_workers
+        from ..distributed.launcher import launch_workers, max_workers
 
+        if config.workers > max_workers():
+            raise UsageError(
+                f"--workers {config.workers} is more processes than this machine holds "
+                f"(at most {max_workers()}: 4 per core, about 250 MB each); use fewer"
+            )
         return launch_workers(getattr(args, "argv", None) or sys.argv[1:], config.workers)
     text = args.json != "-"
     out = sys.stdout

@@ -271,8 +271,13 @@ def init_process_group(timeout: float, device: str) -> DistContext:
         )
     import torch.distributed as dist
 
-    rank, world = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
-    local_rank = int(os.environ.get("LOCAL_RANK", rank))
+    rank, world = _env_int("RANK", 0), _env_int("WORLD_SIZE", 1)
+    local_rank = _env_int("LOCAL_RANK", 0, default=rank)
+    if rank >= world:
+        raise UsageError(
+            f"RANK={rank} and WORLD_SIZE={world} do not describe a rank of the run "
+            "(0 <= RANK < WORLD_SIZE); they are set by torchrun or gradfit fit --workers"
+        )
     backend = "nccl" if device.startswith("cuda") else "gloo"
     where = f"{os.environ['MASTER_ADDR']}:{os.environ['MASTER_PORT']}"
     message = (
@@ -290,6 +295,23 @@ def init_process_group(timeout: float, device: str) -> DistContext:
     finally:
         watchdog.cancel()
     return DistContext(rank, world, local_rank, backend, timeout, device)
+
+
+def _env_int(name: str, minimum: int, default: int | None = None) -> int:
+    """An integer from the environment torchrun sets; one line naming it when it is not one."""
+    text = os.environ.get(name)
+    if text is None and default is not None:
+        return default
+    try:
+        value = int(str(text).strip())
+    except ValueError:
+        raise UsageError(
+            f"the environment variable {name}={text!r} is not an integer; it is set by "
+            "torchrun or gradfit fit --workers"
+        ) from None
+    if value < minimum:
+        raise UsageError(f"the environment variable {name}={value} must be at least {minimum}")
+    return value
 
 
 def _give_up(message: str) -> None:

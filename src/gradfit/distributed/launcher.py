@@ -16,6 +16,39 @@ import tempfile
 import time
 from typing import Any
 
+# Set in each worker's environment: the pid of the launcher whose death must end the worker.
+LAUNCHER_PID = "GRADFIT_LAUNCHER_PID"
+
+
+def tie_to_launcher() -> None:
+    """In a worker that ``--workers`` started: die with the launcher. Linux delivers SIGKILL to
+    this process when its parent ends (``prctl(PR_SET_PDEATHSIG)``), so a launcher killed with
+    ``kill -9`` leaves no worker running. Elsewhere (or without the variable): nothing."""
+    launcher = os.environ.get(LAUNCHER_PID)
+    if launcher is None or not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG = 1
+    except (OSError, AttributeError):  # pragma: no cover - no prctl: nothing to tie
+        return
+    if str(os.getppid()) != launcher:  # the launcher ended before the tie was made
+        os._exit(1)
+
+
+def max_workers() -> int:
+    """How many local workers this machine can hold: 4 per core (at least 8), and no more than
+    its memory holds at about 250 MB each."""
+    cores = os.cpu_count() or 1
+    limit = max(8, 4 * cores)
+    try:
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
+        return limit
+    return max(1, min(limit, memory // (250 * 2**20)))
+
 
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
@@ -63,18 +96,31 @@ def launch_workers(argv: list[str], workers: int, grace: float = 10.0) -> int:
         GROUP_RANK="0",
     )
     env.setdefault("OMP_NUM_THREADS", "1")
+    env[LAUNCHER_PID] = str(os.getpid())  # the workers die with this process (see tie_to_launcher)
     with contextlib.ExitStack() as stack:
         errs = [stack.enter_context(tempfile.TemporaryFile()) for _ in range(workers)]
-        procs = [
-            subprocess.Popen(
-                [sys.executable, "-m", "gradfit", *args],
-                env=env | {"RANK": str(rank), "LOCAL_RANK": str(rank)},
-                stdout=None if rank == 0 else subprocess.DEVNULL,
-                stderr=errs[rank],
-                start_new_session=True,  # Ctrl-C reaches them once, from here
+        procs: list[subprocess.Popen[bytes]] = []
+        try:
+            for rank in range(workers):
+                procs.append(
+                    subprocess.Popen(
+                        [sys.executable, "-m", "gradfit", *args],
+                        env=env | {"RANK": str(rank), "LOCAL_RANK": str(rank)},
+                        stdout=None if rank == 0 else subprocess.DEVNULL,
+                        stderr=errs[rank],
+                        start_new_session=True,  # Ctrl-C reaches them once, from here
+                    )
+                )
+        except OSError as exc:  # a process limit, no memory: none of them may go on alone
+            for p in procs:
+                p.kill()
+                p.wait()
+            print(
+                f"gradfit: error: could not start worker {len(procs)} of {workers} "
+                f"({exc.strerror or exc}); use fewer --workers",
+                file=sys.stderr,
             )
-            for rank in range(workers)
-        ]
+            return 1
         previous = {sig: signal.signal(sig, _terminate) for sig in (signal.SIGTERM, signal.SIGHUP)}
         try:
             return _supervise(procs, errs, timeout, grace)

@@ -25,6 +25,9 @@ def session(config: Any) -> Iterator[DistContext]:
     os.environ.setdefault("TORCH_CPP_LOG_LEVEL", "FATAL")
     import torch.distributed as dist
 
+    from .launcher import tie_to_launcher
+
+    tie_to_launcher()
     device = rank_device(config)
     ctx = init_process_group(config.dist_timeout, device if config.backend == "torch" else "cpu")
     try:

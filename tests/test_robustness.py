@@ -1,0 +1,96 @@
+"""Absurd sizes and broken environments get one line and the documented exit, before anything
+is allocated or started; no worker outlives its launcher."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from gradfit.cli import main
+
+ONE_LINE = [
+    (["--range", "-1e308", "1e308"], "too wide: its length overflows"),
+    (["--range", "-1e100", "1e100"], "too wide for a degree-3 fit"),
+    (["--range", "0", "1e-320"], "too narrow"),
+    (["--noise", "1e308"], "--noise must be at most"),
+    (["--points", str(10**20)], "--points must be at most 2^53"),
+    (["--timeout", "1e20"], "--timeout must be a positive number of seconds up to"),
+    (["--workers", str(10**20)], "more processes than this machine holds"),
+]
+
+
+@pytest.mark.parametrize(("args", "says"), ONE_LINE, ids=[a[0] for a, _ in ONE_LINE])
+def test_absurd_options_are_one_line_before_anything_runs(
+    args: list[str], says: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["fit", "--backend", "numpy", "--steps", "5", *args]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1 and says in err, err
+
+
+def test_a_wide_range_is_fine_when_x_is_scaled(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["fit", "--backend", "numpy", "--steps", "5", "--seed", "1", "--quiet", "--scale"]
+    assert main([*args, "--range", "-1e100", "1e100"]) == 0
+    assert capsys.readouterr().out.startswith("Result: y = ")
+
+
+@pytest.mark.parametrize("variable", ["RANK", "WORLD_SIZE", "LOCAL_RANK"])
+def test_a_broken_torchrun_environment_is_one_line(
+    variable: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env = {"RANK": "0", "WORLD_SIZE": "2", "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": "1"}
+    for k, v in (env | {variable: "abc"}).items():
+        monkeypatch.setenv(k, v)
+    assert main(["fit", "--distributed", "--backend", "numpy", "--steps", "5"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{variable}='abc' is not an integer" in err
+
+
+def _children(pid: int) -> list[int]:
+    kids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                kids.append(int(entry.name))
+    return kids
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="parent-death signal: Linux")
+def test_no_worker_outlives_a_launcher_killed_with_sigkill() -> None:
+    run = ["--workers", "2", "--backend", "numpy", "--steps", "100000000", "--log-every", "1000"]
+    launcher = subprocess.Popen(
+        [sys.executable, "-m", "gradfit", "fit", *run, "--seed", "1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert launcher.stdout.readline().startswith("999 ")  # both workers are running
+        workers = _children(launcher.pid)
+        assert len(workers) == 2
+        launcher.send_signal(signal.SIGKILL)
+        launcher.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and any(_alive(w) for w in workers):
+            time.sleep(0.05)
+        alive = [w for w in workers if _alive(w)]
+        assert alive == [], "workers outlived the launcher"
+    finally:
+        launcher.kill()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
