@@ -18,6 +18,7 @@ from conftest import REPO, run_gradfit
 import gradfit
 from gradfit import FitConfig
 from gradfit.errors import FitInterrupted, UsageError
+from gradfit.outputs import WriteError
 from gradfit.training.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 
 
@@ -103,7 +104,7 @@ def test_a_failed_write_leaves_the_previous_checkpoint(tmp_path: Path, monkeypat
     import gradfit.training.checkpoint as mod
 
     monkeypatch.setattr(mod.os, "fsync", crash)
-    with pytest.raises(OSError):
+    with pytest.raises(WriteError, match="disk full; the previous file is unchanged"):
         save_checkpoint(ckpt, replace(good, step=6))
     assert load_checkpoint(ckpt).step == 5
     assert [p.name for p in tmp_path.iterdir()] == ["c.npz"]  # no temporary file left

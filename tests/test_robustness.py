@@ -94,3 +94,63 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+CRAFTED_MODELS = {
+    "400-digit coefficient": '{"schema": "gradfit.model/1", "kind": "polynomial", '
+    '"basis": "monomial", "coef": [1' + "0" * 400 + "]}",
+    "deep nesting": "[" * 100_000 + "]" * 100_000,
+    "5000-digit degree": '{"schema": "gradfit.model/1", "kind": "polynomial", '
+    '"basis": "monomial", "coef": [1.0], "degree": 1' + "0" * 5000 + "}",
+    "window 5": '{"schema": "gradfit.model/1", "kind": "polynomial", "basis": "monomial", '
+    '"coef": [1.0, 2.0], "domain": [0, 1], "window": 5, "scaled_coef": [1.0, 2.0]}',
+}
+
+
+@pytest.mark.parametrize("text", list(CRAFTED_MODELS.values()), ids=list(CRAFTED_MODELS))
+def test_a_crafted_model_file_is_one_line(
+    text: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from gradfit.saved import SCHEMA
+
+    path = tmp_path / "m.json"
+    path.write_text(text.replace("gradfit.model/1", SCHEMA))
+    assert main(["predict", str(path), "--x", "0.5"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("gradfit: error: ") and len(err) < 300, err
+
+
+def test_crafted_checkpoints_are_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import io
+    import zipfile
+
+    import numpy as np
+
+    run = ["fit", "--backend", "numpy", "--steps", "20", "--seed", "1", "--quiet"]
+    # a plain .npy renamed: an easy real mistake
+    np.save(tmp_path / "plain.npy", np.arange(3.0))
+    (tmp_path / "plain.ckpt").write_bytes((tmp_path / "plain.npy").read_bytes())
+    # a member whose header claims 10^12 elements
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        header, {"descr": "<f8", "fortran_order": False, "shape": (10**12,)}
+    )
+    with zipfile.ZipFile(tmp_path / "huge.ckpt", "w") as z:
+        z.writestr("meta.npy", header.getvalue() + b"\0" * 64)
+    # a valid checkpoint whose parameters have the wrong shape
+    good = tmp_path / "good.ckpt"
+    assert main([*run, "--checkpoint", str(good)]) == 0
+    capsys.readouterr()
+    from dataclasses import replace
+
+    from gradfit.training.checkpoint import load_checkpoint, save_checkpoint
+
+    saved = load_checkpoint(good)
+    _, *rest = saved.state
+    save_checkpoint(tmp_path / "shape.ckpt", replace(saved, state=(np.arange(7.0), *rest)))
+    for name in ("plain.ckpt", "huge.ckpt", "shape.ckpt"):
+        assert main([*run, "--steps", "40", "--resume", str(tmp_path / name)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "cannot resume from" in err, err

@@ -15,6 +15,7 @@ from conftest import run_gradfit
 
 import gradfit
 from gradfit.cli import main
+from gradfit.outputs import WriteError
 from gradfit.saved import SCHEMA
 
 
@@ -211,7 +212,7 @@ def test_a_failed_save_leaves_the_previous_file(model_file: Path, monkeypatch) -
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "fsync", fail)
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(WriteError, match="No space left on device; the previous file is unchanged"):
         r.save(model_file)
     assert model_file.read_bytes() == before
     assert sorted(p.name for p in model_file.parent.iterdir()) == ["m.json"]  # no temp left

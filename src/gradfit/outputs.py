@@ -15,7 +15,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
-from .errors import UsageError
+from .errors import GradfitError, UsageError
+
+
+class WriteError(GradfitError):
+    """An output could not be written (a full disk, a file too large): the run's work is
+    done but not saved. Exit status 1."""
 
 
 def dumps(doc: dict[str, Any]) -> str:
@@ -54,6 +59,10 @@ def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
         # mkstemp makes the file private (0600); give it the mode a plain open() would.
         os.chmod(tmp, target.stat().st_mode & 0o777 if target.exists() else 0o666 & ~_umask())
         os.replace(tmp, target)
+    except OSError as exc:  # a full disk, a file too large: the old file is intact
+        Path(tmp).unlink(missing_ok=True)
+        kept = "; the previous file is unchanged" if target.exists() else ""
+        raise WriteError(f"cannot write {shown}: {exc.strerror or exc}{kept}") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -172,6 +172,9 @@ def load(path: str | os.PathLike[str]) -> SavedModel:
             f"{label} is not a valid gradfit model file: invalid JSON at line {exc.lineno}, "
             f"column {exc.colno} ({exc.msg}); is it truncated or corrupt?"
         ) from None
+    except (ValueError, RecursionError) as exc:  # a 5000-digit number, 10^5 nested lists
+        what = "nested too deeply" if isinstance(exc, RecursionError) else "a number too long"
+        raise UsageError(f"{label} is not a valid gradfit model file: {what}") from None
     return from_document(doc, label)
 
 
@@ -205,7 +208,7 @@ def from_document(doc: Any, label: str = "model") -> SavedModel:
         raise corrupt("'coef' is empty")
     degree = doc.get("degree")
     if degree is not None and degree != coef.size - 1:
-        raise corrupt(f"'degree' is {degree!r} but 'coef' has {coef.size} values")
+        raise corrupt(f"'degree' is {_clip(degree)} but 'coef' has {coef.size} values")
     domain = None
     scaled = None
     if doc.get("domain") is not None:
@@ -213,7 +216,7 @@ def from_document(doc: Any, label: str = "model") -> SavedModel:
         if lo_hi.size != 2 or not lo_hi[0] < lo_hi[1]:
             raise corrupt("'domain' must be two numbers lo < hi")
         window = doc.get("window")
-        if window is not None and list(window) != list(WINDOW):
+        if window is not None and (not isinstance(window, list) or window != list(WINDOW)):
             raise corrupt(f"'window' must be {list(WINDOW)}, got {window!r}")
         domain = Domain(float(lo_hi[0]), float(lo_hi[1]))
         scaled = _numbers(doc.get("scaled_coef"), "scaled_coef", corrupt)
@@ -226,16 +229,27 @@ def from_document(doc: Any, label: str = "model") -> SavedModel:
 
 
 def _numbers(value: Any, name: str, corrupt: Any) -> np.ndarray:
-    ok = isinstance(value, list) and all(
-        isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in value
-    )
+    ok = isinstance(value, list) and all(_finite_number(v) for v in value)
     if not ok:
         raise corrupt(f"{name!r} must be a list of finite numbers, got {_clip(value)}")
     return np.asarray(value, dtype=np.float64)
 
 
+def _finite_number(v: Any) -> bool:
+    """A JSON number that is a finite float64 (a 400-digit integer is not)."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return False
+    try:
+        return math.isfinite(float(v))
+    except OverflowError:
+        return False
+
+
 def _clip(value: Any) -> str:
-    text = repr(value)
+    try:
+        text = repr(value)
+    except ValueError:  # an integer too long to print
+        return "a number too long to show"
     return text if len(text) <= 60 else text[:57] + "..."
 
 

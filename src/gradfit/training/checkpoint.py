@@ -106,10 +106,20 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
     if not p.is_file():
         raise UsageError(f"cannot resume from {p}: no such file")
     try:
+        _check_members(p)
         with np.load(p, allow_pickle=False) as npz:
             arrays = {name: npz[name] for name in npz.files}
         meta = json.loads(bytes(arrays.pop("meta")).decode("utf-8"))
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, UnicodeDecodeError):
+    except (
+        OSError,
+        ValueError,
+        KeyError,
+        EOFError,
+        TypeError,
+        RecursionError,
+        zipfile.BadZipFile,
+        UnicodeDecodeError,
+    ):
         raise UsageError(
             f"cannot resume from {p}: not a gradfit checkpoint, or a truncated one"
         ) from None
@@ -135,8 +145,31 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
             bound=None if meta["bound"] is None else float(meta["bound"]),
             extra=dict(meta.get("extra") or {}),
         )
-    except (KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError, AttributeError, RecursionError):
         raise UsageError(f"cannot resume from {p}: the checkpoint is incomplete") from None
+
+
+def _check_members(p: Path) -> None:
+    """Refuse, before reading any array, a member whose header claims more data than the
+    member holds (a crafted header would otherwise make numpy allocate it); and any file that
+    is not a zip of .npy members (a plain .npy renamed is an easy real mistake)."""
+    with zipfile.ZipFile(p) as archive:
+        for info in archive.infolist():
+            if not info.filename.endswith(".npy"):
+                raise ValueError(info.filename)
+            with archive.open(info) as fh:
+                version = np.lib.format.read_magic(fh)
+                if version == (1, 0):
+                    shape, _, dtype = np.lib.format.read_array_header_1_0(fh)
+                else:
+                    shape, _, dtype = np.lib.format.read_array_header_2_0(fh)
+            if dtype.hasobject:
+                raise ValueError(info.filename)
+            count = 1
+            for n in shape:
+                count *= int(n)
+            if count * dtype.itemsize > info.file_size:
+                raise ValueError(info.filename)
 
 
 def check_compatible(ckpt: Checkpoint, config: dict[str, Any], where: str) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..backends import versions
-from ..errors import DivergenceError, FitInterrupted
+from ..errors import DivergenceError, FitInterrupted, UsageError
 from ..methods import Method, make_method
 from ..result import FitResult
 from ..understand.analysis import Optimum, closed_form
@@ -47,7 +47,13 @@ def build_method(plan: Any) -> Method:
         )
     method = plan.comm.attach(method)
     if plan.resume is not None:
-        method.restore(plan.resume.state)
+        try:
+            method.restore(plan.resume.state)
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError, RuntimeError) as exc:
+            raise UsageError(
+                f"cannot resume from {config.resume}: its saved state does not fit this run "
+                f"({type(exc).__name__})"
+            ) from None
     return method
 
 
