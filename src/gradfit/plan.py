@@ -127,10 +127,13 @@ def plan(
         check_compatible(resume, record.to_dict(), config.resume)  # a different --seed fails
         if config.method == "auto":  # continue with the method that wrote the checkpoint
             record = replace(record, method=resume.method)
-    model = make_model(config.model, config.degree, config.basis)
+    features = _columns(data[0]) if data is not None else 1
+    model = make_model(config.model, config.degree, config.basis, features)
     if data is not None:
-        read = as_problem(data[0], data[1], be, model.n_params)
-        if model.linear:
+        rows = model.n_params if getattr(model, "needs_rows", True) else 1
+        columns = getattr(model, "features", 1) > 1
+        read = as_problem(data[0], data[1], be, rows, columns=columns)
+        if model.kind == "poly":
             check_fittable(be.to_numpy(read.x), model.n_params)
     elif host:
         read = make_run_problem(config, be, seed)
@@ -232,6 +235,14 @@ def _budget_path(
     if stats is not None:
         return path_from_statistics(stats, spectrum, init)
     return quadratic_path(model, trained.x, trained.y, init)
+
+
+def _columns(x: Any) -> int:
+    """How many columns the user's x has (1 for a vector)."""
+    shape = getattr(x, "shape", None)
+    if shape is None:
+        shape = np.shape(x)
+    return int(shape[1]) if len(shape) == 2 else 1
 
 
 def initial_params(model: Model, init: Any, seed: int) -> np.ndarray:

@@ -15,7 +15,6 @@ Needs scikit-learn (``pip install 'gradfit[sklearn]'``); ``import gradfit`` does
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -31,10 +30,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
     ) from exc
 
 from .api import fit as gradfit_fit
-from .backends import resolve_backend
 from .data import Domain
-from .optim import make_array_optimizer
-from .training.loop import train
 
 __all__ = ["GDPolynomialRegressor"]
 
@@ -58,8 +54,9 @@ class GDPolynomialRegressor(RegressorMixin, BaseEstimator):
     degree : int, default 3
         Polynomial degree (per feature).
     lr : float or "auto", default "auto"
-        Learning rate; "auto" is ``1 / lambda_max`` of the loss's Hessian on the (scaled)
-        training data, at which the loss never increases.
+        Learning rate; "auto" is gradfit's ``--lr auto``: for plain gradient descent on least
+        squares, the rate with the lowest predicted loss after ``steps`` updates from this start
+        (exact, from the Hessian of the loss on the scaled training data).
     steps : int, default 2000
         Gradient-descent steps.
     scale : bool, default True
@@ -157,45 +154,38 @@ class GDPolynomialRegressor(RegressorMixin, BaseEstimator):
         self.n_iter_ = int(self.steps)
 
     def _fit_additive(self, X: np.ndarray, y: np.ndarray, seed: int | None) -> None:
-        from .config import FitConfig
-
-        # Checks degree, steps, lr, backend and dtype the same way gradfit.fit does.
-        config = FitConfig(
-            backend=self.backend,
-            dtype=self.dtype,
-            degree=self.degree,
-            lr=self.lr,
-            steps=self.steps,
-            log_every=self.steps,
-            seed=seed,
-            target=None,
-        ).validated()
-        seed = seed if seed is not None else int(np.random.SeedSequence().generate_state(1)[0])
+        """Several features: gradfit's additive model on each feature mapped to [-1, 1]
+        (the estimator's preprocessing), fitted by the same plan and loop as one feature."""
         self.domains_ = [
             Domain(float(c.min()), float(c.max())) if self.scale and c.min() < c.max() else None
             for c in X.T
         ]
-        self.result_ = None
-        design = self._design(X)
-        lr = config.lr
-        if lr == "auto":  # the best constant rate for this design's Hessian 2 D^T D
-            eigs = np.linalg.eigvalsh(2.0 * design.T @ design)
-            lr = 2.0 / (eigs[0] + eigs[-1]) if eigs[0] > 0 else 1.0 / eigs[-1]
-        be = resolve_backend(config.backend, "cpu", config.dtype)
-        init = np.random.default_rng(seed).standard_normal(design.shape[1])
-        spec = replace(config, lr=lr).optimizer_spec()
-        method = _LinearLeastSquares(be.asarray(design), be.asarray(y), be, spec, init)
-        outcome = train(method, be, steps=config.steps, log_every=config.log_every)
-        params = method.params()
+        columns = [
+            c if d is None else d.to_window(c) for c, d in zip(X.T, self.domains_, strict=True)
+        ]
+        result = gradfit_fit(
+            np.column_stack(columns),
+            y,
+            model="additive",
+            degree=self.degree,
+            backend=self.backend,
+            dtype=self.dtype,
+            lr=self.lr,
+            steps=self.steps,
+            log_every=self.steps,
+            seed=seed,
+            reference=False,
+        )
+        self.result_ = None  # a FitResult predicts one x; this model is the design below
+        params = result.params
         self.scaled_params_ = params
-        self.loss_history_ = list(outcome.history)
-        self.n_iter_ = int(config.steps)
+        self.loss_history_ = list(result.loss_history)
+        self.n_iter_ = int(self.steps)
+        degree = self.degree
         intercept = float(params[0])
-        coef = np.zeros((X.shape[1], config.degree))
+        coef = np.zeros((X.shape[1], degree))
         for j, domain in enumerate(self.domains_):
-            block = np.concatenate(
-                [[0.0], params[1 + j * config.degree : 1 + (j + 1) * config.degree]]
-            )
+            block = np.concatenate([[0.0], params[1 + j * degree : 1 + (j + 1) * degree]])
             in_x = block if domain is None else domain.to_x(block)
             intercept += float(in_x[0])
             coef[j] = in_x[1:]
@@ -209,38 +199,3 @@ class GDPolynomialRegressor(RegressorMixin, BaseEstimator):
             t = X[:, j] if domain is None else domain.to_window(X[:, j])
             columns.extend(t**p for p in range(1, self.degree_ + 1))
         return np.column_stack(columns)
-
-
-class _LinearLeastSquares:
-    """Sum of squared errors of ``design @ w`` against y, gradient ``2 design^T r``, and
-    gradfit's update: a method for the training loop (see :mod:`gradfit.methods`)."""
-
-    name = "manual"
-
-    def __init__(self, design: Any, y: Any, be: Any, spec: Any, init: np.ndarray) -> None:
-        self.design = design
-        self.y = y
-        self.be = be
-        self.w = be.asarray(np.array(init, dtype=np.float64))
-        self.optimizer = make_array_optimizer(spec)
-        self.state = self.optimizer.init(self.w)
-
-    def step(self, need_loss: bool) -> Any | None:
-        residual = self.design @ self.w - self.y
-        loss = self.be.xp.sum(residual * residual) if need_loss else None
-        grad = 2.0 * (self.design.T @ residual)
-        self.w, self.state = self.optimizer.update(grad, self.state, self.w)
-        return loss
-
-    def loss(self) -> Any:
-        residual = self.design @ self.w - self.y
-        return self.be.xp.sum(residual * residual)
-
-    def params(self) -> np.ndarray:
-        return self.be.to_numpy(self.w).astype(np.float64)
-
-    def snapshot(self) -> Any:  # unused: the estimator runs without the divergence guard
-        return None
-
-    def restore(self, snap: Any) -> None:
-        return None

@@ -26,7 +26,7 @@ from .generated import (
 )
 from .load import Data, check_fittable, load_column, load_data
 from .problem import Problem, as_problem, check_points, check_range
-from .scaling import WINDOW, Domain, as_float64, evaluate
+from .scaling import WINDOW, Domain, as_float64, evaluate, host_float64
 from .stream import Chunk, ChunkedProblem, open_file
 from .table import Column, Table, choose_xy
 
@@ -52,6 +52,7 @@ __all__ = [
     "evaluate",
     "formula_problem",
     "generated",
+    "host_float64",
     "linspace_chunk",
     "load_column",
     "load_data",

@@ -58,12 +58,16 @@ def check_range(x_range: Any) -> tuple[float, float]:
     return lo, hi
 
 
-def as_problem(x: Any, y: Any, backend: Backend, n_params: int, name: str = "data") -> Problem:
+def as_problem(
+    x: Any, y: Any, backend: Backend, n_params: int, name: str = "data", columns: bool = False
+) -> Problem:
     """Validate user arrays and move them to ``backend``.
 
-    Checks: 1-D (or a single column), equal lengths, all finite, at least ``n_params`` points.
+    Checks: 1-D (or a single column; ``columns=True``: x may have several), equal lengths, all
+    finite, at least ``n_params`` points.
     """
-    xs, ys = backend.asarray(_column(x, "x")), backend.asarray(_column(y, "y"))
+    xs = backend.asarray(_column(x, "x", columns))
+    ys = backend.asarray(_column(y, "y"))
     if xs.shape[0] != ys.shape[0]:
         raise UsageError(f"x and y have different lengths ({xs.shape[0]} and {ys.shape[0]})")
     if xs.shape[0] < n_params:
@@ -78,12 +82,14 @@ def as_problem(x: Any, y: Any, backend: Backend, n_params: int, name: str = "dat
     return Problem(xs, ys, name)
 
 
-def _column(a: Any, label: str) -> Any:
+def _column(a: Any, label: str, columns: bool = False) -> Any:
     if not hasattr(a, "shape"):
         try:
             a = np.asarray(a, dtype=np.float64)
         except (TypeError, ValueError):
             raise UsageError(f"{label} must be numbers") from None
+    if columns and len(a.shape) == 2:
+        return a
     if len(a.shape) == 2 and a.shape[1] == 1:
         a = a[:, 0]
     if len(a.shape) != 1:

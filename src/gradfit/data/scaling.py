@@ -53,7 +53,7 @@ class Domain:
     def to_window(self, x: Any) -> np.ndarray:
         """``t = off + scl * x`` in float64, of the same shape as x."""
         off, scl = self.mapping
-        return off + scl * _host(x)
+        return off + scl * host_float64(x)
 
     def polynomial(self, coef_t: Any) -> NpPolynomial:
         """The fitted function of x: ``sum(coef_t[k] * t**k)`` with t mapped from x."""
@@ -90,10 +90,12 @@ def evaluate(x: Any, coef: Any, domain: Domain | None = None, scaled_coef: Any =
 
 def as_float64(a: Any) -> np.ndarray:
     """A flat float64 NumPy array of an array from any backend (torch tensors included)."""
-    return _host(a).reshape(-1)
+    return host_float64(a).reshape(-1)
 
 
-def _host(a: Any) -> np.ndarray:
+def host_float64(a: Any) -> np.ndarray:
+    """A float64 NumPy array of an array from any backend, its shape kept (several columns of
+    x stay columns)."""
     if hasattr(a, "detach"):  # a torch tensor, possibly on a GPU
         a = a.detach().cpu().numpy()
     return np.asarray(a, dtype=np.float64)

@@ -82,6 +82,8 @@ def resolve_method(
     why_not = (
         "the model is not linear in its parameters"
         if not getattr(model, "linear", False)
+        else "no sufficient statistics for this model"
+        if not getattr(model, "statistics", False)
         else "float32 runs keep the per-point loop"
         if dtype != "float64"
         else "lbfgs is torch.optim's"
@@ -123,7 +125,7 @@ def make_method(
         from ..stats import statistics
         from .gram import GramMethod
 
-        if not getattr(model, "linear", False):
+        if not getattr(model, "statistics", False):
             raise UsageError(
                 f"the gram method needs a model linear in its parameters (poly), not {model.kind}; "
                 "use --method manual"

@@ -23,19 +23,26 @@ for _info in pkgutil.iter_modules(__path__):
         importlib.import_module(f"{__name__}.{_info.name}")
 
 _ORDERED = sorted(REGISTRY.values(), key=lambda cls: (getattr(cls, "order", 100), cls.kind))
-MODELS = tuple(cls.kind for cls in _ORDERED)
-MODEL_DESCRIPTIONS = {cls.kind: cls.description for cls in _ORDERED}
+_LISTED = [cls for cls in _ORDERED if getattr(cls, "listed", True)]
+MODELS = tuple(cls.kind for cls in _LISTED)  # what --model offers
+MODEL_DESCRIPTIONS = {cls.kind: cls.description for cls in _LISTED}
 
-from .dynamic import Dynamic  # noqa: E402  (registered above; re-exported)
+from .additive import Additive  # noqa: E402  (registered above; re-exported)
+from .dynamic import Dynamic  # noqa: E402
 from .legendre3 import Legendre3  # noqa: E402
 from .polynomial import BASES, Polynomial  # noqa: E402
 
 
-def make_model(kind: str = "poly", degree: int = 3, basis: str = "monomial") -> Model:
-    """Build a model by name (``--degree`` and ``--basis`` apply to ``poly`` only)."""
+def make_model(
+    kind: str = "poly", degree: int = 3, basis: str = "monomial", features: int = 1
+) -> Model:
+    """Build a model by name (``--degree`` and ``--basis`` apply to ``poly`` only;
+    ``features``: the columns of x, for the models that take several)."""
     cls = REGISTRY.get(kind)
     if cls is None:
         raise UsageError(f"unknown model {kind!r}; choose one of: {', '.join(MODELS)}")
+    if features != 1 and hasattr(cls, "features"):  # a model of several columns of x
+        return cls.from_options(degree, basis, features)
     return cls.from_options(degree, basis)
 
 
@@ -43,6 +50,7 @@ __all__ = [
     "BASES",
     "MODELS",
     "MODEL_DESCRIPTIONS",
+    "Additive",
     "Cache",
     "Dynamic",
     "Legendre3",

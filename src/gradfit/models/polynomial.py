@@ -32,6 +32,8 @@ class Polynomial:
     basis: str = "monomial"
 
     kind: ClassVar[str] = "poly"
+    statistics: ClassVar[bool] = True  # the gram method's sufficient statistics apply
+    listed: ClassVar[bool] = True  # offered by --model
     description: ClassVar[str] = "y = c0 + c1 x + ... + cn x^n (--degree, --basis)"
     order: ClassVar[int] = 0  # first in --model's choices
     linear: ClassVar[bool] = True
@@ -91,6 +93,13 @@ class Polynomial:
         parts = [xp.sum(grad_y_pred)]
         parts.extend(xp.sum(grad_y_pred * f) for f in cache.feats)
         return xp.stack(parts)
+
+    def design(self, x: Any) -> np.ndarray:
+        """The design matrix ``X`` (float64) with ``y_pred = X @ w``: the basis's Vandermonde."""
+        xs = np.asarray(x, dtype=np.float64)
+        if self.basis == "monomial":
+            return np.polynomial.polynomial.polyvander(xs, self.degree)
+        return _vander(self, xs)
 
     def to_monomial(self, params: np.ndarray) -> np.ndarray:
         """Coefficients of the same polynomial in powers of x, lowest first."""

@@ -16,7 +16,7 @@ from ..backends import versions
 from ..errors import DivergenceError, FitInterrupted, UsageError
 from ..methods import Method, make_method
 from ..result import FitResult
-from ..understand.analysis import Optimum, closed_form
+from ..understand.analysis import Optimum, closed_form, design_optimum
 from .guard import divergence_advice, divergence_bound
 from .interrupt import StopOnInterrupt
 from .loop import LogCallback, StepCallback, TrainInterrupted, TrainOutcome, train
@@ -134,7 +134,11 @@ def result_of(
     if optimum is None and stats is not None:  # from the same statistics: no second pass
         optimum = _in_loss_units(optimum_in_x(stats, model, domain), plan)
     elif optimum is None and reference:
-        least_squares = closed_form(plan.problem.x, plan.problem.y, model.reference_degree)
+        x, y = plan.problem.x, plan.problem.y
+        if model.reference_degree is not None:
+            least_squares = closed_form(x, y, model.reference_degree)
+        else:  # no polynomial in one x to compare with: the model's own design
+            least_squares = design_optimum(model, x, y)
         optimum = _in_loss_units(least_squares, plan)
     timings = {"loop_s": outcome.loop_seconds, "fit_s": time.perf_counter() - plan.started}
     if stats is not None:

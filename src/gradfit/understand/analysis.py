@@ -9,8 +9,7 @@ from typing import Any
 import numpy as np
 from numpy.polynomial import Polynomial as NpPolynomial
 
-from ..data import as_float64
-from ..stats import VANDER
+from ..data import as_float64, host_float64
 
 
 @dataclass(frozen=True)
@@ -38,6 +37,17 @@ def closed_form(x: Any, y: Any, degree: int = 3) -> Optimum:
     # is far from 0 (x in [1e6, 1e6 + 10] would give a loss 30 times too large).
     residual = fitted(xs) - ys
     return Optimum(coef, float(residual @ residual))
+
+
+def design_optimum(model: Any, x: Any, y: Any) -> Optimum:
+    """The exact least-squares optimum of a model linear in its parameters, from its design
+    matrix (``numpy.linalg.lstsq``; the minimum-norm solution when the design is rank
+    deficient), its coefficients as the model reports them."""
+    X = design_matrix(model, x)
+    ys = as_float64(y)
+    w_star, *_ = np.linalg.lstsq(X, ys, rcond=None)
+    residual = X @ w_star - ys
+    return Optimum(model.to_monomial(w_star), float(residual @ residual))
 
 
 # --- the quadratic picture: what gradient descent on least squares does, exactly ------------
@@ -101,11 +111,11 @@ class Spectrum:
 
 
 def design_matrix(model: Any, x: Any) -> np.ndarray | None:
-    """``X`` with ``y_pred = X @ w`` in float64, for models linear in their parameters (poly);
-    None for the others (legendre3, dynamic)."""
-    if getattr(model, "kind", None) != "poly":
+    """``X`` with ``y_pred = X @ w`` in float64, for models linear in their parameters (poly,
+    additive); None for the others (legendre3, dynamic)."""
+    if not getattr(model, "linear", False):
         return None
-    return VANDER[model.basis](as_float64(x), model.degree)
+    return model.design(host_float64(x))
 
 
 def hessian_spectrum(model: Any, x: Any, w: Any = None, chunk: int = 1 << 20) -> Spectrum:
@@ -120,13 +130,13 @@ def hessian_gram(
 ) -> tuple[np.ndarray, bool]:
     """Half the Hessian (or Gauss-Newton matrix) of :func:`hessian_spectrum`, and whether it
     is exact: a sum over the rows, so a distributed run sums the ranks' matrices."""
-    exact = getattr(model, "kind", None) == "poly"
+    exact = getattr(model, "linear", False)
     if exact:
-        xs = as_float64(x)
+        xs = host_float64(x)
         with np.errstate(over="ignore", invalid="ignore"):  # reported below
             gram = np.zeros((model.n_params, model.n_params))
-            for start in range(0, xs.size, chunk):
-                V = VANDER[model.basis](xs[start : start + chunk], model.degree)
+            for start in range(0, xs.shape[0], chunk):
+                V = model.design(xs[start : start + chunk])
                 gram += V.T @ V
     else:
         J = jacobian(model, x, np.asarray(w, dtype=np.float64))
