@@ -197,7 +197,8 @@ def _suggestions(
         if 0 < rate < 1 and excess0 > 0:
             hb = math.ceil(math.log(CONVERGED * path.optimum_loss / excess0) / (2 * math.log(rate)))
             tips.append(
-                f"Momentum: --optimizer momentum --lr auto (Polyak's heavy ball) contracts by "
+                "Momentum (each step keeps part of the last, like a heavy ball rolling "
+                f"downhill): --optimizer momentum --lr auto (Polyak's rule) contracts by "
                 f"about {rate:.4f} a step instead of {spectrum.rate(spectrum.best_lr):.4f}: "
                 f"roughly {max(hb, 1)} steps."
             )
@@ -327,8 +328,12 @@ def render(ex: Explanation) -> str:
     eig = ", ".join(f"{v:.4g}" for v in s.eigenvalues)
     lines += [
         f"Curvature   Hessian of L ({kind}): " + ("2 X^T X" if s.exact else "2 J^T J"),
+        "              (how sharply the loss bends as the parameters move; its eigenvalues",
+        "              are the bend along each independent direction, steepest last)",
         f"              eigenvalues {eig}",
         f"              condition number lambda_max / lambda_min = {s.condition:.4g}",
+        "              (steepest over flattest: the larger, the more steps plain gradient",
+        "              descent needs, since one lr must suit both)",
         f"Step size   largest stable lr  2 / lambda_max               = {s.stable_lr:.4g}",
         f"            best constant lr   2 / (lambda_min + lambda_max) = {s.best_lr:.4g}",
     ]
@@ -363,6 +368,7 @@ def render(ex: Explanation) -> str:
     if ex.suggestions:
         lines.append("Faster      " + _wrap("- " + ex.suggestions[0], 12))
         lines.extend("            " + _wrap("- " + tip, 12) for tip in ex.suggestions[1:])
+    lines.append("Words       docs/glossary.md explains each term above in plain language")
     return "\n".join(lines)
 
 
