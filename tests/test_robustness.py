@@ -21,6 +21,7 @@ ONE_LINE = [
     (["--points", str(10**20)], "--points must be at most 2^53"),
     (["--timeout", "1e20"], "--timeout must be a positive number of seconds up to"),
     (["--workers", str(10**20)], "more processes than this machine holds"),
+    (["--points", str(10**12), "--method", "manual"], "GiB in memory, more than this machine"),
 ]
 
 
@@ -31,6 +32,15 @@ def test_absurd_options_are_one_line_before_anything_runs(
     assert main(["fit", "--backend", "numpy", "--steps", "5", *args]) == 2
     out, err = capsys.readouterr()
     assert out == "" and err.count("\n") == 1 and says in err, err
+
+
+@pytest.mark.parametrize("command", ["explain", "compare"])
+def test_explain_and_compare_refuse_what_memory_cannot_hold(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([command, "--points", str(10**12)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "GiB in memory" in err
 
 
 def test_a_wide_range_is_fine_when_x_is_scaled(capsys: pytest.CaptureFixture[str]) -> None:

@@ -317,8 +317,30 @@ def make_run_problem(config: FitConfig, be: Backend, seed: int) -> Problem:
             drop_nonfinite=config.drop_nonfinite,
         )
         return Problem(data.x, data.y, data.name, data.info())
+    _check_memory(config, be)
     problem = make_problem(be, config.target, config.points, config.x_range)
     return add_noise(problem, be, config.noise, seed)
+
+
+def _check_memory(config: FitConfig, be: Backend) -> None:
+    """Refuse, before allocating, a generated problem held in memory that this machine cannot
+    hold: x, y, the model's features and a few per-step temporaries, about (d + 5) arrays of
+    ``--points`` values."""
+    import os
+
+    try:
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
+        return
+    itemsize = 4 if be.dtype == "float32" else 8
+    n_params = make_model(config.model, config.degree, config.basis).n_params
+    need = config.points * itemsize * (n_params + 5)
+    if need > 0.8 * memory:
+        raise UsageError(
+            f"--points {config.points} needs about {need / 2**30:.3g} GiB in memory, more than "
+            f"this machine's {memory / 2**30:.3g} GiB; --method gram with --backend numpy reads "
+            "the points in chunks instead, or use fewer points"
+        )
 
 
 def in_memory(chunked: Any) -> Problem:
