@@ -3,6 +3,7 @@ is allocated or started; no worker outlives its launcher."""
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -164,3 +165,29 @@ def test_crafted_checkpoints_are_one_line(
         assert main([*run, "--steps", "40", "--resume", str(tmp_path / name)]) == 2
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and "cannot resume from" in err, err
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc and SIGSTOP: Linux")
+def test_a_hung_worker_fails_the_run_within_the_timeout() -> None:
+    timeout = 2.0
+    run = ["--workers", "2", "--backend", "numpy", "--steps", "100000000", "--log-every", "1000"]
+    launcher = subprocess.Popen(
+        [sys.executable, "-m", "gradfit", "fit", *run, "--timeout", str(timeout)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert launcher.stdout.readline().startswith("999 ")
+        workers = _children(launcher.pid)
+        start = time.monotonic()
+        os.kill(max(workers), signal.SIGSTOP)  # rank 1 stops answering
+        _, err = launcher.communicate(timeout=timeout + 30)
+        elapsed = time.monotonic() - start
+    finally:
+        launcher.kill()
+    assert launcher.returncode == 1
+    assert elapsed < timeout + 8  # the rank's timeout, then a short grace: not timeout twice
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "lost contact" in lines[0] and "--timeout 2 s" in lines[0]
+    assert not any(_alive(w) for w in workers)

@@ -76,14 +76,17 @@ def worker_argv(argv: list[str]) -> list[str]:
     return out
 
 
-def launch_workers(argv: list[str], workers: int, grace: float = 10.0) -> int:
+def launch_workers(argv: list[str], workers: int, grace: float = 3.0) -> int:
     """Run ``gradfit <argv>`` as ``workers`` local processes of one distributed run.
 
     Each gets torchrun's environment (RANK, LOCAL_RANK, WORLD_SIZE, MASTER_ADDR=127.0.0.1, a
     free MASTER_PORT, OMP_NUM_THREADS=1 unless set). Rank 0's standard output is this
-    command's; the others' is discarded. When a worker fails, the others fail within their
-    --timeout (they are killed ``grace`` s after that at the latest), and this prints the one
-    line that says why - the first failure's - and returns its exit status.
+    command's; the others' is discarded. When a worker fails the run has failed: the others get
+    ``grace`` s to end on their own (one that lost its peer fails at once) and are killed after
+    that - one stopped or stuck in a collective would otherwise wait out its --timeout again.
+    So a hung worker ends the run within --timeout (when the others notice) plus ``grace``.
+    This prints the one line that says why - the first failure's - and returns its exit
+    status.
     """
     args = worker_argv(argv)
     timeout = _timeout_of(args)
@@ -149,7 +152,8 @@ def _terminate(signum: int, frame: Any) -> None:
 def _supervise(
     procs: list[subprocess.Popen[bytes]], errs: list[Any], timeout: float, grace: float
 ) -> int:
-    """Wait for the workers; on the first failure give the others ``timeout + grace`` s."""
+    """Wait for the workers; on the first failure give the others ``grace`` s (on Ctrl-C,
+    ``timeout + grace``: they stop together at the next agreed step)."""
     workers = len(procs)
     first: tuple[int, int] | None = None  # (rank, status) of the first worker to fail
     killed: set[int] = set()  # ranks this killed after the grace period
@@ -160,7 +164,7 @@ def _supervise(
             failed = [(r, p.returncode) for r, p in enumerate(procs) if p.returncode]
             if first is None and failed:
                 first = min(failed, key=_cause)
-                deadline = time.monotonic() + timeout + grace
+                deadline = time.monotonic() + grace
             if deadline is not None and time.monotonic() > deadline:
                 for rank, p in enumerate(procs):
                     if p.poll() is None:
