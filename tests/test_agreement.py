@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 import torch
-from conftest import assert_coef_close, rel_err
+from conftest import assert_coef_close, losses, rel_err
 
 import gradfit
 
@@ -17,10 +17,6 @@ INIT = [0.3, -0.7, 0.1, 0.05]
 def article_data() -> tuple[np.ndarray, np.ndarray]:
     x = np.linspace(-math.pi, math.pi, 2000)
     return x, np.sin(x)
-
-
-def losses(result: gradfit.FitResult) -> list[float]:
-    return [loss for _, loss in result.loss_history]
 
 
 @pytest.mark.parametrize("degree", [1, 3, 5])

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO, rel_err, run_gradfit
+from conftest import REPO, losses, rel_err, run_gradfit
 
 import gradfit
 from gradfit.distributed import DistContext, free_port, worker_argv
@@ -160,7 +160,7 @@ def test_two_processes_log_the_one_process_numbers(tmp_path: Path, case: str) ->
     b = json.loads(two.stdout)  # rank 0 alone prints: one document
     assert b["method"] == one.method and b["problem"]["points"] == one.n_points
     assert [t for t, _ in one.loss_history] == [t for t, _ in b["loss_history"]]
-    assert rel_err([v for _, v in one.loss_history], [v for _, v in b["loss_history"]]) < 1e-9
+    assert rel_err(losses(one), [v for _, v in b["loss_history"]]) < 1e-9
     np.testing.assert_allclose(b["coef"], one.coef, rtol=1e-9, atol=1e-12)
     # the optimum: lstsq on the rows (one process) vs the summed normal equations (two)
     np.testing.assert_allclose(b["optimum"]["coef"], one.optimum.coef, rtol=1e-7, atol=1e-12)
@@ -311,7 +311,7 @@ def test_a_two_process_checkpoint_resumes_in_one_process(tmp_path: Path) -> None
     config = gradfit.FitConfig(backend="numpy", seed=5, optimizer="adam", lr=0.01)
     whole = gradfit.run(config, reference=False)
     resumed = gradfit.run(replace(config, resume=str(ckpt)), reference=False)
-    assert rel_err([v for _, v in whole.loss_history], [v for _, v in resumed.loss_history]) < 1e-9
+    assert rel_err(losses(whole), losses(resumed)) < 1e-9
     np.testing.assert_allclose(resumed.coef, whole.coef, rtol=1e-9, atol=1e-12)
 
 

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 import torch
-from conftest import assert_coef_close, rel_err
+from conftest import assert_coef_close, losses, rel_err
 
 import gradfit
 from gradfit.backends import resolve_backend
@@ -24,10 +24,6 @@ def run64(method: str, backend: str = "torch", **kw) -> gradfit.FitResult:
     return gradfit.run(
         gradfit.FitConfig(method=method, backend=backend, dtype="float64", **kw), reference=False
     )
-
-
-def losses(r: gradfit.FitResult) -> list[float]:
-    return [v for _, v in r.loss_history]
 
 
 @pytest.mark.parametrize("degree", [1, 2, 3, 4, 5])

@@ -11,17 +11,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import run_gradfit
+from conftest import cli, run_gradfit
 
 import gradfit
-from gradfit.cli import main
 from gradfit.saved import SCHEMA
-
-
-def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def cubic_file(tmp: Path, lo: float = 0.0, hi: float = 20.0) -> tuple[Path, np.ndarray]:
@@ -104,21 +97,6 @@ def test_cli_predict_from_numbers_and_from_a_file(tmp_path: Path, capsys) -> Non
     np.save(npy, np.array([1e5, 2e6]))
     code, out, _ = cli(capsys, "predict", str(model), "--data", str(npy))
     assert code == 0 and out.splitlines()[0] == "time,predicted_temp"
-
-
-def test_predict_runs_in_a_real_process_without_torch(tmp_path: Path) -> None:
-    x = np.linspace(0, 1, 30)
-    r = gradfit.fit(x, 2 * x, degree=1, lr="auto", steps=300, seed=0, scale=True)
-    r.save(tmp_path / "m.json")
-    code = (
-        "import sys\nfrom gradfit.cli import main\n"
-        f"main(['predict', {str(tmp_path / 'm.json')!r}, '--x', '0.5'])\n"
-        "print('torch' in sys.modules, 'sklearn' in sys.modules)\n"
-    )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
-    value, loaded = proc.stdout.splitlines()
-    assert float(value) == pytest.approx(1.0, rel=1e-9) and loaded == "False False"
 
 
 # --- refusals --------------------------------------------------------------------------------

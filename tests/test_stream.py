@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import rel_err, run_gradfit
+from conftest import losses, rel_err, run_gradfit
 
 import gradfit
 from gradfit.api import run
@@ -59,7 +59,7 @@ def test_streaming_a_file_gives_the_fit_of_loading_it_whole(tmp_path: Path) -> N
     streamed = run(FitConfig(method="gram", chunk_size=1000, **common))  # 30 chunks
     whole = run(FitConfig(method="manual", **common))  # read into memory, per-point loop
     assert streamed.data["streamed"] and not hasattr(streamed.dataset, "x")
-    assert rel_err([v for _, v in streamed.loss_history], [v for _, v in whole.loss_history]) < 1e-9
+    assert rel_err(losses(streamed), losses(whole)) < 1e-9
     np.testing.assert_allclose(streamed.coef, whole.coef, rtol=1e-9)
     np.testing.assert_allclose(streamed.optimum.coef, whole.optimum.coef, rtol=1e-7)
     assert streamed.optimum.loss == pytest.approx(whole.optimum.loss, rel=1e-10)
