@@ -135,3 +135,19 @@ def best_lr(x: object, degree: int, basis: str = "monomial") -> float:
     """``2 / (lambda_min + lambda_max)``: the constant rate that contracts fastest overall."""
     eigs = hessian_eigs(x, degree, basis)
     return float(2 / (eigs[0] + eigs[-1]))
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """Under tests/, only test_*.py files are collected: --doctest-modules (pyproject.toml) is
+    for the package's docstrings, and would otherwise import scripts kept here (which may do
+    their work on import) to look for examples."""
+    tests = Path(__file__).resolve().parent
+    path = collection_path.resolve()
+    if (
+        path.suffix == ".py"
+        and tests in path.parents
+        and path.name != "conftest.py"
+        and not path.name.startswith("test_")
+    ):
+        return True
+    return None
