@@ -101,8 +101,8 @@ def test_the_loop_reads_back_only_on_logged_steps(
             return _original(self, *a, **k)
 
         monkeypatch.setattr(torch.Tensor, name, counting)
-    outcome = train(m, be, steps=1000, log_every=250, bound=1e30)  # divergence guard on
-    assert [t for t, _ in outcome.history] == [249, 499, 749, 999]
+    outcome = train(m, be, steps=200, log_every=50, bound=1e30)  # divergence guard on
+    assert [t for t, _ in outcome.history] == [49, 99, 149, 199]
     assert reads == ["__float__"] * 5  # the 4 logged losses and the final one
 
 
