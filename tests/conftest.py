@@ -8,6 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+# The tests' problems are small: one thread each for torch and NumPy's BLAS (here and in the
+# subprocesses) is as fast on a quiet machine and far faster on a busy two-core one. Set
+# before numpy and torch are imported; an OMP_NUM_THREADS already set is kept.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 import numpy as np
 import pytest
 
