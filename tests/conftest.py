@@ -73,9 +73,18 @@ def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
     """``gradfit ARGS`` in this process (``gradfit.cli.main``): exit code, stdout, stderr."""
     from gradfit.cli import main
 
-    code = main(list(args))
+    try:
+        code = main(list(args))
+    except SystemExit as exc:  # --help, from argparse
+        code = exc.code or 0
     out, err = capsys.readouterr()
     return code, out, err
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> subprocess.CompletedProcess:
+    """:func:`cli` shaped like :func:`run_gradfit`'s answer, for tests not about the process."""
+    code, out, err = cli(capsys, *args)
+    return subprocess.CompletedProcess(["gradfit", *args], code, out, err)
 
 
 HEAVY = ("torch", "matplotlib", "sklearn", "pyarrow")

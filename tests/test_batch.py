@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from conftest import losses, rel_err, run_gradfit
+from conftest import losses, rel_err, run_cli
 
 import gradfit
 from gradfit.config import FitConfig
@@ -45,8 +45,9 @@ def test_shuffled_mini_batches_are_reproducible_and_their_own_algorithm() -> Non
     assert a.final_loss < 0.9 * a.loss_history[0][1]  # it still descends
 
 
-def test_mini_batch_cli_and_errors() -> None:
-    proc = run_gradfit(
+def test_mini_batch_cli_and_errors(capsys) -> None:
+    proc = run_cli(
+        capsys,
         "fit",
         "--backend",
         "numpy",
@@ -61,7 +62,8 @@ def test_mini_batch_cli_and_errors() -> None:
         "1e-5",
     )
     assert proc.returncode == 0, proc.stderr
-    again = run_gradfit(
+    again = run_cli(
+        capsys,
         "fit",
         "--backend",
         "numpy",
@@ -76,7 +78,7 @@ def test_mini_batch_cli_and_errors() -> None:
         "1e-5",
     )
     assert proc.stdout == again.stdout
-    bad = run_gradfit("fit", "--optimizer", "lbfgs", "--batch-size", "10")
+    bad = run_cli(capsys, "fit", "--optimizer", "lbfgs", "--batch-size", "10")
     assert bad.returncode == 2 and bad.stderr.startswith("gradfit: error:")
     assert "--batch-size" in bad.stderr and len(bad.stderr.splitlines()) == 1
     with pytest.raises(UsageError, match="--shuffle"):

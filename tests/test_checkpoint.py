@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO, run_gradfit
+from conftest import REPO, run_cli
 
 import gradfit
 from gradfit import FitConfig
@@ -133,6 +133,7 @@ def test_kill_9_while_writing_leaves_a_loadable_checkpoint(tmp_path: Path) -> No
 
 
 def test_ctrl_c_writes_the_checkpoint_prints_the_partial_result_and_exits_130(
+    capsys,
     tmp_path: Path,
 ) -> None:
     ckpt = tmp_path / "c.npz"
@@ -157,8 +158,10 @@ def test_ctrl_c_writes_the_checkpoint_prints_the_partial_result_and_exits_130(
     # Resuming with a shorter --steps than the interrupted run's own is refused only when
     # the checkpoint is past it; here it continues to a short end and agrees with a plain run.
     end = done + 7
-    resumed = run_gradfit("fit", "--resume", str(ckpt), "--steps", str(end), "--json")
-    plain = run_gradfit("fit", *common[:-4], "--steps", str(end), "--log-every", "1000", "--json")
+    resumed = run_cli(capsys, "fit", "--resume", str(ckpt), "--steps", str(end), "--json")
+    plain = run_cli(
+        capsys, "fit", *common[:-4], "--steps", str(end), "--log-every", "1000", "--json"
+    )
     assert resumed.returncode == 0, resumed.stderr
     import json
 

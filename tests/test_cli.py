@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import cli, heavy_imports, run_gradfit
+from conftest import cli, heavy_imports, run_cli, run_gradfit
 
 import gradfit
 from gradfit.cli.table import CLI_ONLY, PARSERS, default_text, help_text
@@ -193,9 +193,9 @@ def test_bad_input_in_a_real_process_has_no_traceback() -> None:
     assert "Traceback" not in proc.stderr and proc.stderr.count("\n") == 1
 
 
-def test_divergence_exits_1_and_the_json_records_it(tmp_path: Path) -> None:
+def test_divergence_exits_1_and_the_json_records_it(capsys, tmp_path: Path) -> None:
     dest = tmp_path / "run.json"
-    proc = run_gradfit("fit", "--backend", "numpy", "--lr", "1e-2", "--json", str(dest))
+    proc = run_cli(capsys, "fit", "--backend", "numpy", "--lr", "1e-2", "--json", str(dest))
     assert proc.returncode == 1
     assert proc.stderr.startswith("gradfit: error: diverged at step 1 ")
     assert "largest stable learning rate here is 3.558e-06" in proc.stderr
@@ -205,10 +205,10 @@ def test_divergence_exits_1_and_the_json_records_it(tmp_path: Path) -> None:
     assert doc["config"]["lr"] == 1e-2
 
 
-def test_usage_error_keeps_the_users_file(tmp_path: Path) -> None:
+def test_usage_error_keeps_the_users_file(capsys, tmp_path: Path) -> None:
     dest = tmp_path / "run.json"
     dest.write_text("precious")
-    proc = run_gradfit("fit", "--lr", "-1", "--json", str(dest))
+    proc = run_cli(capsys, "fit", "--lr", "-1", "--json", str(dest))
     assert proc.returncode == 2 and dest.read_text() == "precious"
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO, cli, run_gradfit
+from conftest import REPO, cli, run_cli, run_gradfit
 
 import gradfit
 from gradfit.data import can_stream, choose_xy, load_data, open_file, open_table, sniff
@@ -464,18 +464,18 @@ def test_options_that_do_not_go_with_data(capsys, args: list[str], message: str)
     assert code == 2 and message in err and err.count("\n") == 1
 
 
-def test_help_lists_the_new_options_and_commands() -> None:
-    proc = run_gradfit("fit", "--help")
+def test_help_lists_the_new_options_and_commands(capsys) -> None:
+    proc = run_cli(capsys, "fit", "--help")
     assert proc.returncode == 0
     for option in ("--target", "--noise", "--data", "--x", "--y", "--drop-nonfinite", "--scale",
                    "--no-scale", "--save", "'auto'", "formulas (--target):"):  # fmt: skip
         assert option in proc.stdout, option
     assert "gradfit fit --data points.csv --save model.json" in proc.stdout
-    proc = run_gradfit("predict", "--help")
+    proc = run_cli(capsys, "predict", "--help")
     assert proc.returncode == 0
     for text in ("MODEL.json", "--x", "--data", "--column", "--out", "examples:"):
         assert text in proc.stdout, text
-    assert "predict" in run_gradfit("--help").stdout
+    assert "predict" in run_cli(capsys, "--help").stdout
 
 
 def test_fast_and_careful_text_parsers_agree(tmp_path: Path, monkeypatch) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO, losses, rel_err, run_gradfit
+from conftest import REPO, cli, losses, rel_err, run_gradfit
 
 import gradfit
 from gradfit.distributed import DistContext, free_port, launch_workers, worker_argv
@@ -372,16 +372,11 @@ def test_workers_launcher_reports_a_killed_worker_in_one_line() -> None:
     )
 
 
-def test_distributed_without_torchrun_is_a_usage_error() -> None:
-    env = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE", "MASTER_ADDR")}
-    proc = subprocess.run(
-        [sys.executable, "-m", "gradfit", "fit", "--distributed", "--backend", "numpy"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert proc.returncode == 2 and "torchrun" in proc.stderr
+def test_distributed_without_torchrun_is_a_usage_error(capsys, monkeypatch) -> None:
+    for name in ("RANK", "WORLD_SIZE", "MASTER_ADDR"):
+        monkeypatch.delenv(name, raising=False)
+    code, _, err = cli(capsys, "fit", "--distributed", "--backend", "numpy")
+    assert code == 2 and "torchrun" in err and err.count("\n") == 1
 
 
 def test_a_two_process_checkpoint_resumes_in_one_process(tmp_path: Path) -> None:

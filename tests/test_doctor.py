@@ -16,7 +16,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from conftest import cli, run_gradfit
+from conftest import cli, run_cli, run_gradfit
 
 from gradfit import doctor
 from gradfit.doctor import checks, selftest
@@ -145,11 +145,11 @@ def test_missing_script_is_a_usage_error(tmp_path: Path) -> None:
     assert proc.stderr.startswith("gradfit: error: no such script: nope.py")
 
 
-def test_help_has_an_example() -> None:
-    proc = run_gradfit("doctor", "--help")
+def test_help_has_an_example(capsys) -> None:
+    proc = run_cli(capsys, "doctor", "--help")
     assert proc.returncode == 0
     assert "gradfit doctor torch.py" in proc.stdout and "--json" in proc.stdout
-    assert "doctor" in run_gradfit("--help").stdout
+    assert "doctor" in run_cli(capsys, "--help").stdout
 
 
 # --- the library, in this process ----------------------------------------------------------

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 import pytest
-from conftest import losses, rel_err, run_gradfit
+from conftest import losses, rel_err, run_cli
 
 import gradfit
 from gradfit.config import FitConfig
@@ -103,8 +103,9 @@ def test_auto_keeps_the_article_and_picks_gram_at_scale() -> None:
     assert dyn.method == "manual"
 
 
-def test_cli_says_which_method_ran() -> None:
-    proc = run_gradfit(
+def test_cli_says_which_method_ran(capsys) -> None:
+    proc = run_cli(
+        capsys,
         "fit",
         "--backend",
         "numpy",
@@ -135,7 +136,7 @@ def test_bad_gram_options_are_usage_errors(options: dict, message: str) -> None:
         FitConfig(**{"backend": "numpy", **options}).validated()
 
 
-def test_cli_gram_with_lbfgs_exits_2() -> None:
-    proc = run_gradfit("fit", "--method", "gram", "--optimizer", "lbfgs")
+def test_cli_gram_with_lbfgs_exits_2(capsys) -> None:
+    proc = run_cli(capsys, "fit", "--method", "gram", "--optimizer", "lbfgs")
     assert proc.returncode == 2
     assert proc.stderr.startswith("gradfit: error:") and len(proc.stderr.splitlines()) == 1

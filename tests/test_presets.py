@@ -14,7 +14,7 @@ import random
 import numpy as np
 import pytest
 import torch
-from conftest import run_gradfit
+from conftest import run_cli
 
 import gradfit
 from gradfit.presets import PRESETS, preset_config
@@ -235,15 +235,15 @@ def test_options_after_a_preset_override_it(capsys) -> None:
     assert doc["config"]["steps"] == 300 and doc["optimizer"]["lr"] == 1e-2
 
 
-def test_presets_command_lists_every_preset() -> None:
-    proc = run_gradfit("presets")
+def test_presets_command_lists_every_preset(capsys) -> None:
+    proc = run_cli(capsys, "presets")
     assert proc.returncode == 0
     listed = [line.split()[0] for line in proc.stdout.splitlines() if not line.startswith(" ")]
     assert listed == list(PRESETS)
 
 
-def test_unknown_preset_is_a_one_line_error() -> None:
-    proc = run_gradfit("fit", "--preset", "nope")
+def test_unknown_preset_is_a_one_line_error(capsys) -> None:
+    proc = run_cli(capsys, "fit", "--preset", "nope")
     assert proc.returncode == 2
     assert (
         proc.stderr == "gradfit: error: unknown preset 'nope'; run 'gradfit presets' to list them\n"

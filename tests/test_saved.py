@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import cli, run_gradfit
+from conftest import cli, run_cli
 
 import gradfit
 from gradfit.saved import SCHEMA
@@ -195,9 +195,9 @@ def test_a_failed_save_leaves_the_previous_file(model_file: Path, monkeypatch) -
     assert sorted(p.name for p in model_file.parent.iterdir()) == ["m.json"]  # no temp left
 
 
-def test_a_divergent_run_keeps_the_previous_model(model_file: Path) -> None:
+def test_a_divergent_run_keeps_the_previous_model(capsys, model_file: Path) -> None:
     before = model_file.read_bytes()
-    proc = run_gradfit("fit", "--backend", "numpy", "--lr", "1e-2", "--save", str(model_file))
+    proc = run_cli(capsys, "fit", "--backend", "numpy", "--lr", "1e-2", "--save", str(model_file))
     assert proc.returncode == 1 and model_file.read_bytes() == before
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import best_lr, hessian_eigs, losses, run_gradfit
+from conftest import best_lr, hessian_eigs, losses, run_cli, run_gradfit
 
 import gradfit
 from gradfit.cli import main
@@ -119,8 +119,8 @@ def test_divergence_is_caught_on_the_step_it_happens(backend, log_every, lr) -> 
     assert "largest stable learning rate here is 3.558e-06" in str(info.value)
 
 
-def test_divergence_from_the_cli_exits_1_with_one_line() -> None:
-    proc = run_gradfit("fit", "--lr", "1e-5", "--init", "0.3,-0.7,0.1,0.05", "--quiet")
+def test_divergence_from_the_cli_exits_1_with_one_line(capsys) -> None:
+    proc = run_cli(capsys, "fit", "--lr", "1e-5", "--init", "0.3,-0.7,0.1,0.05", "--quiet")
     assert proc.returncode == 1
     assert proc.stdout == ""
     assert proc.stderr.startswith("gradfit: error: diverged at step ")
@@ -192,9 +192,9 @@ def png_size(path: Path) -> tuple[int, int]:
     return struct.unpack(">II", head[16:24])
 
 
-def test_fit_plot_is_a_valid_png_of_sensible_size(tmp_path: Path) -> None:
+def test_fit_plot_is_a_valid_png_of_sensible_size(capsys, tmp_path: Path) -> None:
     dest = tmp_path / "fit.png"
-    proc = run_gradfit("fit", "--backend", "numpy", "--quiet", "--plot", str(dest))
+    proc = run_cli(capsys, "fit", "--backend", "numpy", "--quiet", "--plot", str(dest))
     assert proc.returncode == 0, proc.stderr
     width, height = png_size(dest)
     assert 800 <= width <= 2000 and 300 <= height <= 1200
