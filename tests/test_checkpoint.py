@@ -43,7 +43,7 @@ CASES = [
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: "-".join(str(v) for v in c.values()))
 def test_interrupt_at_700_then_resume_equals_the_uninterrupted_run(tmp_path: Path, case) -> None:
-    config = FitConfig(dtype="float64", seed=3, steps=2000, **case)
+    config = FitConfig(dtype="float64", seed=3, steps=1000, **case)
     whole = gradfit.run(config, reference=False)
 
     ckpt = tmp_path / "run.ckpt"

@@ -163,15 +163,17 @@ print(json.dumps(codes))
 
 @pytest.fixture(scope="module")
 def two_process_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
-    """Every case but torchrun's, run by one pair of rank processes (the environment
-    gradfit's --workers launcher gives its workers): per case, the exit code, rank 0's JSON
-    document and the one-process FitConfig fields."""
+    """Every case but torchrun's, and a run writing a checkpoint, run by one pair of rank
+    processes (the environment gradfit's --workers launcher gives its workers): per case, the
+    exit code, rank 0's JSON document and the one-process FitConfig fields."""
     tmp = tmp_path_factory.mktemp("dist")
     cases = [c for c in CASES if not c.endswith("torchrun")]
     plan = [
         [c, free_port(), ["fit", *_case_options(c, tmp)[0], "--json", str(tmp / f"{c}.json")]]
         for c in cases
     ]
+    # and the checkpoint a two-process run writes (test_a_two_process_checkpoint_...)
+    plan.append(["checkpoint", free_port(), ["fit", *CHECKPOINT_RUN, str(tmp / "run.ckpt")]])
     for entry in plan:
         entry[2] = worker_argv(entry[2])
     env = dict(os.environ, MASTER_ADDR="127.0.0.1", WORLD_SIZE="2", OMP_NUM_THREADS="1")
@@ -201,14 +203,18 @@ def two_process_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict
     errors = "".join((tmp / f"rank{r}.err").read_text() for r in range(2))
     assert procs[0][0].returncode == 0 and procs[1][0].returncode == 0, errors
     codes = json.loads(lead_out.splitlines()[-1])
+    checkpoint = {"code": codes["checkpoint"], "stderr": errors, "file": tmp / "run.ckpt"}
     return {
-        c: {
-            "code": codes[c],
-            "stderr": errors,
-            "doc": tmp / f"{c}.json",
-            "config": _case_options(c, tmp)[1],
-        }
-        for c in cases
+        "checkpoint": checkpoint,
+        **{
+            c: {
+                "code": codes[c],
+                "stderr": errors,
+                "doc": tmp / f"{c}.json",
+                "config": _case_options(c, tmp)[1],
+            }
+            for c in cases
+        },
     }
 
 
@@ -379,15 +385,17 @@ def test_distributed_without_torchrun_is_a_usage_error(capsys, monkeypatch) -> N
     assert code == 2 and "torchrun" in err and err.count("\n") == 1
 
 
-def test_a_two_process_checkpoint_resumes_in_one_process(tmp_path: Path) -> None:
+CHECKPOINT_RUN = ["--backend", "numpy", "--seed", "5", "--optimizer", "adam", "--lr", "0.01"]
+CHECKPOINT_RUN += ["--steps", "700", "--checkpoint"]
+
+
+def test_a_two_process_checkpoint_resumes_in_one_process(two_process_runs: dict) -> None:
     """Rank 0 writes the checkpoint; its parameters are global, so one process can go on."""
-    ckpt = tmp_path / "run.ckpt"
-    opts = ["--backend", "numpy", "--seed", "5", "--optimizer", "adam", "--lr", "0.01"]
-    two = run_gradfit("fit", *opts, "--steps", "700", "--workers", "2", "--checkpoint", str(ckpt))
-    assert two.returncode == 0, two.stderr
+    two = two_process_runs["checkpoint"]
+    assert two["code"] == 0, two["stderr"]
     config = gradfit.FitConfig(backend="numpy", seed=5, optimizer="adam", lr=0.01)
     whole = gradfit.run(config, reference=False)
-    resumed = gradfit.run(replace(config, resume=str(ckpt)), reference=False)
+    resumed = gradfit.run(replace(config, resume=str(two["file"])), reference=False)
     assert rel_err(losses(whole), losses(resumed)) < 1e-9
     np.testing.assert_allclose(resumed.coef, whole.coef, rtol=1e-9, atol=1e-12)
 
@@ -467,6 +475,7 @@ exec sleep 60
             "worker 0 of 3 was killed by SIGKILL; the run failed (the other workers stopped)",
         ),
     ],
+    ids=["abort-with-last-words", "killed-silently"],
 )
 def test_a_worker_killed_by_a_signal_is_named_with_its_last_words(
     tmp_path: Path, monkeypatch, capsys, workers: int, dies: int, sig: str, says: str, line: str
