@@ -44,7 +44,7 @@ def test_all_methods_agree_on_polynomials(degree: int) -> None:
 
 
 def test_all_methods_agree_on_legendre3() -> None:
-    common = dict(model="legendre3", steps=2000, log_every=100)
+    common = dict(model="legendre3", steps=500, log_every=50)
     reference = run64("manual", "numpy", **common)
     assert reference.init_params.tolist() == [0.0, -1.0, 0.0, 0.3]  # the tutorial's start
     assert reference.config.lr == 5e-6
