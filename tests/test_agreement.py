@@ -1,13 +1,14 @@
-"""One loop, two backends: NumPy and PyTorch from the same start give the same trajectory."""
+"""One loop, two backends: NumPy and PyTorch from the same start give the same trajectory.
+
+(float64 on both, every method, degrees 1 to 5: tests/test_methods.py.)"""
 
 from __future__ import annotations
 
 import math
 
 import numpy as np
-import pytest
 import torch
-from conftest import assert_coef_close, rel_err
+from conftest import assert_coef_close, losses, rel_err
 
 import gradfit
 
@@ -17,25 +18,6 @@ INIT = [0.3, -0.7, 0.1, 0.05]
 def article_data() -> tuple[np.ndarray, np.ndarray]:
     x = np.linspace(-math.pi, math.pi, 2000)
     return x, np.sin(x)
-
-
-def losses(result: gradfit.FitResult) -> list[float]:
-    return [loss for _, loss in result.loss_history]
-
-
-@pytest.mark.parametrize("degree", [1, 3, 5])
-def test_numpy_and_torch_float64_agree_on_every_logged_loss(degree: int) -> None:
-    x, y = article_data()
-    init = np.linspace(-0.5, 0.5, degree + 1)
-    lr = {1: 1e-5, 3: 1e-6, 5: 2e-8}[degree]
-    a = gradfit.fit(x, y, degree=degree, backend="numpy", init=init, lr=lr, reference=False)
-    b = gradfit.fit(
-        x, y, degree=degree, backend="torch", dtype="float64", init=init, lr=lr, reference=False
-    )
-    assert [t for t, _ in a.loss_history] == [t for t, _ in b.loss_history]
-    assert rel_err(losses(a), losses(b)) < 1e-9
-    assert_coef_close(a.coef, b.coef, 1e-9)
-    assert b.dtype == "float64" and b.device == "cpu"
 
 
 def test_torch_float32_agrees_with_numpy_float64_to_float32_precision() -> None:

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from conftest import rel_err, run_gradfit
+from conftest import losses, rel_err, run_cli
 
 import gradfit
 from gradfit.config import FitConfig
@@ -14,10 +14,6 @@ from gradfit.errors import UsageError
 
 X = np.linspace(-math.pi, math.pi, 2000)
 Y = np.sin(X)
-
-
-def _losses(r: gradfit.FitResult) -> list[float]:
-    return [v for _, v in r.loss_history]
 
 
 @pytest.mark.parametrize(
@@ -30,10 +26,10 @@ def test_batch_of_all_points_is_the_full_batch_run(method: str, backend: str) ->
     kw = dict(method=method, backend=backend, dtype="float64", lr=1e-6, steps=300, seed=4)
     full = gradfit.fit(X, Y, **kw)
     batched = gradfit.fit(X, Y, batch_size=2000, **kw)
-    assert _losses(batched) == _losses(full)
+    assert losses(batched) == losses(full)
     np.testing.assert_array_equal(batched.params, full.params)
     shuffled = gradfit.fit(X, Y, batch_size=5000, shuffle=True, **kw)  # B > N: all points
-    assert rel_err(_losses(shuffled), _losses(full)) < 1e-12
+    assert rel_err(losses(shuffled), losses(full)) < 1e-12
 
 
 def test_shuffled_mini_batches_are_reproducible_and_their_own_algorithm() -> None:
@@ -41,7 +37,7 @@ def test_shuffled_mini_batches_are_reproducible_and_their_own_algorithm() -> Non
     a = gradfit.fit(X, Y, seed=1, **kw)
     b = gradfit.fit(X, Y, seed=1, **kw)
     c = gradfit.fit(X, Y, seed=2, init=a.init_params, **kw)
-    assert _losses(a) == _losses(b) and np.array_equal(a.params, b.params)
+    assert losses(a) == losses(b) and np.array_equal(a.params, b.params)
     assert not np.array_equal(a.params, c.params)  # another permutation stream
     ordered = gradfit.fit(X, Y, seed=1, backend="numpy", lr=1e-5, steps=400, batch_size=64)
     assert not np.array_equal(ordered.params, a.params)
@@ -49,8 +45,9 @@ def test_shuffled_mini_batches_are_reproducible_and_their_own_algorithm() -> Non
     assert a.final_loss < 0.9 * a.loss_history[0][1]  # it still descends
 
 
-def test_mini_batch_cli_and_errors() -> None:
-    proc = run_gradfit(
+def test_mini_batch_cli_and_errors(capsys) -> None:
+    proc = run_cli(
+        capsys,
         "fit",
         "--backend",
         "numpy",
@@ -65,7 +62,8 @@ def test_mini_batch_cli_and_errors() -> None:
         "1e-5",
     )
     assert proc.returncode == 0, proc.stderr
-    again = run_gradfit(
+    again = run_cli(
+        capsys,
         "fit",
         "--backend",
         "numpy",
@@ -80,7 +78,7 @@ def test_mini_batch_cli_and_errors() -> None:
         "1e-5",
     )
     assert proc.stdout == again.stdout
-    bad = run_gradfit("fit", "--optimizer", "lbfgs", "--batch-size", "10")
+    bad = run_cli(capsys, "fit", "--optimizer", "lbfgs", "--batch-size", "10")
     assert bad.returncode == 2 and bad.stderr.startswith("gradfit: error:")
     assert "--batch-size" in bad.stderr and len(bad.stderr.splitlines()) == 1
     with pytest.raises(UsageError, match="--shuffle"):

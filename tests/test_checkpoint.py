@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO, run_gradfit
+from conftest import REPO, run_cli
 
 import gradfit
 from gradfit import FitConfig
@@ -44,7 +44,7 @@ CASES = [
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: "-".join(str(v) for v in c.values()))
 def test_interrupt_at_700_then_resume_equals_the_uninterrupted_run(tmp_path: Path, case) -> None:
-    config = FitConfig(dtype="float64", seed=3, steps=2000, **case)
+    config = FitConfig(dtype="float64", seed=3, steps=1000, **case)
     whole = gradfit.run(config, reference=False)
 
     ckpt = tmp_path / "run.ckpt"
@@ -134,6 +134,7 @@ def test_kill_9_while_writing_leaves_a_loadable_checkpoint(tmp_path: Path) -> No
 
 
 def test_ctrl_c_writes_the_checkpoint_prints_the_partial_result_and_exits_130(
+    capsys,
     tmp_path: Path,
 ) -> None:
     ckpt = tmp_path / "c.npz"
@@ -158,8 +159,10 @@ def test_ctrl_c_writes_the_checkpoint_prints_the_partial_result_and_exits_130(
     # Resuming with a shorter --steps than the interrupted run's own is refused only when
     # the checkpoint is past it; here it continues to a short end and agrees with a plain run.
     end = done + 7
-    resumed = run_gradfit("fit", "--resume", str(ckpt), "--steps", str(end), "--json")
-    plain = run_gradfit("fit", *common[:-4], "--steps", str(end), "--log-every", "1000", "--json")
+    resumed = run_cli(capsys, "fit", "--resume", str(ckpt), "--steps", str(end), "--json")
+    plain = run_cli(
+        capsys, "fit", *common[:-4], "--steps", str(end), "--log-every", "1000", "--json"
+    )
     assert resumed.returncode == 0, resumed.stderr
     import json
 

@@ -4,28 +4,20 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO, run_gradfit
+from conftest import REPO, cli, run_cli, run_gradfit
 
 import gradfit
-from gradfit.cli import main
 from gradfit.data import can_stream, choose_xy, load_data, open_file, open_table, sniff
 from gradfit.data import text as text_reader
 from gradfit.data.load import read_whole
 
 BAD = REPO / "tests" / "data" / "bad"
-
-
-def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 # --- formats ---------------------------------------------------------------------------------
@@ -472,34 +464,18 @@ def test_options_that_do_not_go_with_data(capsys, args: list[str], message: str)
     assert code == 2 and message in err and err.count("\n") == 1
 
 
-def test_data_runs_on_numpy_import_no_heavy_modules(tmp_path: Path) -> None:
-    path = tmp_path / "d.csv"
-    np.savetxt(path, np.column_stack([X, Y]), delimiter=",")
-    code = (
-        "import sys\n"
-        "from gradfit.cli import main\n"
-        f"main(['fit', '--data', {str(path)!r}, '--backend', 'numpy', '--quiet'])\n"
-        "heavy = sorted(m for m in ('torch', 'matplotlib', 'sklearn', 'pyarrow') "
-        "if m in sys.modules)\n"
-        "print('HEAVY=' + ','.join(heavy))\n"
-    )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip().endswith("HEAVY="), proc.stdout
-
-
-def test_help_lists_the_new_options_and_commands() -> None:
-    proc = run_gradfit("fit", "--help")
+def test_help_lists_the_new_options_and_commands(capsys) -> None:
+    proc = run_cli(capsys, "fit", "--help")
     assert proc.returncode == 0
     for option in ("--target", "--noise", "--data", "--x", "--y", "--drop-nonfinite", "--scale",
                    "--no-scale", "--save", "'auto'", "formulas (--target):"):  # fmt: skip
         assert option in proc.stdout, option
     assert "gradfit fit --data points.csv --save model.json" in proc.stdout
-    proc = run_gradfit("predict", "--help")
+    proc = run_cli(capsys, "predict", "--help")
     assert proc.returncode == 0
     for text in ("MODEL.json", "--x", "--data", "--column", "--out", "examples:"):
         assert text in proc.stdout, text
-    assert "predict" in run_gradfit("--help").stdout
+    assert "predict" in run_cli(capsys, "--help").stdout
 
 
 def test_fast_and_careful_text_parsers_agree(tmp_path: Path, monkeypatch) -> None:

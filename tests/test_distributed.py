@@ -14,10 +14,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO, rel_err, run_gradfit
+from conftest import REPO, cli, losses, rel_err, run_gradfit
 
 import gradfit
-from gradfit.distributed import DistContext, free_port, worker_argv
+from gradfit.distributed import DistContext, free_port, launch_workers, worker_argv
 from gradfit.training.checkpoint import load_checkpoint
 
 pytest.importorskip("torch.distributed")
@@ -54,7 +54,7 @@ CASES = {
     ),
     "gram-numpy": (
         ["--backend", "numpy", "--points", "100001", "--method", "gram"],
-        dict(backend="numpy", points=100_001, method="gram", lr="auto"),
+        dict(backend="numpy", points=100_001, method="gram", lr="auto", steps=2000),
         "part",
         50_000,
     ),
@@ -66,7 +66,7 @@ CASES = {
     ),
     "nn-ddp": (
         ["--backend", "torch", "--dtype", "float64", "--method", "nn", "--optimizer", "adam"],
-        dict(backend="torch", dtype="float64", method="nn", optimizer="adam", lr=1e-2, steps=500),
+        dict(backend="torch", dtype="float64", method="nn", optimizer="adam", lr=1e-2, steps=300),
         "whole",
         1000,
     ),
@@ -129,38 +129,126 @@ CASES = {
 }
 
 
-@pytest.mark.parametrize("case", list(CASES))
-def test_two_processes_log_the_one_process_numbers(tmp_path: Path, case: str) -> None:
-    """Same logged losses (1e-9 relative; the sums are grouped differently), coefficients and
-    reference optimum."""
-    options, config, read, rows = CASES[case]
-    config = {"steps": 2000, **config}  # DDP's per-step overhead: fewer steps for nn
+def _case_options(case: str, data_dir: Path) -> tuple[list[str], dict]:
+    """The case's command-line options and the same run's FitConfig fields (seed 7)."""
+    options, config, _, _ = CASES[case]
+    # 500 steps show agreement as 2000 do (5 logged losses); DDP's per-step overhead: 300 for
+    # nn; gram-numpy keeps 2000 (its steps cost nothing; --lr auto aims at the step budget, and
+    # at 500 steps its first logged loss is large, where the summed statistics lose digits)
+    config = {"steps": 500, **config}
     options = [*options, "--steps", str(config["steps"])]
     if config.get("lr"):
         options = [*options, "--lr", str(config["lr"])]
     if "csv" in case or "npy" in case:
-        path = _write_data(tmp_path, "csv" if "csv" in case else "npy")
+        kind = "csv" if "csv" in case else "npy"
+        path = data_dir / f"d.{kind}"
+        if not path.exists():
+            _write_data(data_dir, kind)
         options, config = [*options, "--data", str(path)], {**config, "data": str(path)}
-    one = gradfit.run(gradfit.FitConfig(seed=7, **config))
+    return [*options, "--seed", "7"], {"seed": 7, **config}
+
+
+# Both ranks run every case in turn, each case its own process group (its own port): starting
+# two Pythons that import torch once, not once per case, is most of the saving.
+SHARED_RANKS = """
+import json, os, sys
+from gradfit.cli import main
+codes = {}
+for name, port, argv in json.loads(sys.argv[1]):
+    os.environ["MASTER_PORT"] = str(port)
+    codes[name] = main(argv)
+print(json.dumps(codes))
+"""
+
+
+@pytest.fixture(scope="module")
+def two_process_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
+    """Every case but torchrun's, and a run writing a checkpoint, run by one pair of rank
+    processes (the environment gradfit's --workers launcher gives its workers): per case, the
+    exit code, rank 0's JSON document and the one-process FitConfig fields."""
+    tmp = tmp_path_factory.mktemp("dist")
+    cases = [c for c in CASES if not c.endswith("torchrun")]
+    plan = [
+        [c, free_port(), ["fit", *_case_options(c, tmp)[0], "--json", str(tmp / f"{c}.json")]]
+        for c in cases
+    ]
+    # and the checkpoint a two-process run writes (test_a_two_process_checkpoint_...)
+    plan.append(["checkpoint", free_port(), ["fit", *CHECKPOINT_RUN, str(tmp / "run.ckpt")]])
+    for entry in plan:
+        entry[2] = worker_argv(entry[2])
+    env = dict(os.environ, MASTER_ADDR="127.0.0.1", WORLD_SIZE="2", OMP_NUM_THREADS="1")
+    env.update(LOCAL_WORLD_SIZE="2", GROUP_RANK="0")
+    procs = []
+    for rank in range(2):
+        out = open(tmp / f"rank{rank}.out", "w+")  # noqa: SIM115  (closed below)
+        err = open(tmp / f"rank{rank}.err", "w+")  # noqa: SIM115
+        p = subprocess.Popen(
+            [sys.executable, "-c", SHARED_RANKS, json.dumps(plan)],
+            env=env | {"RANK": str(rank), "LOCAL_RANK": str(rank)},
+            cwd=REPO,
+            stdout=out,
+            stderr=err,
+        )
+        procs.append((p, out, err))
+    try:
+        for p, _, _ in procs:
+            p.wait(timeout=600)
+    finally:
+        for p, out, err in procs:
+            p.kill()
+            p.wait()
+            out.close()
+            err.close()
+    lead_out = (tmp / "rank0.out").read_text()
+    errors = "".join((tmp / f"rank{r}.err").read_text() for r in range(2))
+    assert procs[0][0].returncode == 0 and procs[1][0].returncode == 0, errors
+    codes = json.loads(lead_out.splitlines()[-1])
+    checkpoint = {"code": codes["checkpoint"], "stderr": errors, "file": tmp / "run.ckpt"}
+    return {
+        "checkpoint": checkpoint,
+        **{
+            c: {
+                "code": codes[c],
+                "stderr": errors,
+                "doc": tmp / f"{c}.json",
+                "config": _case_options(c, tmp)[1],
+            }
+            for c in cases
+        },
+    }
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_two_processes_log_the_one_process_numbers(
+    tmp_path: Path, case: str, request: pytest.FixtureRequest
+) -> None:
+    """Same logged losses (1e-9 relative; the sums are grouped differently), coefficients and
+    reference optimum."""
+    _, _, read, rows = CASES[case]
     if case.endswith("torchrun"):  # torchrun itself, as the documentation runs it
+        options, config = _case_options(case, tmp_path)
         launch = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2"]
         launch += ["--master-addr", "127.0.0.1", "--master-port", str(free_port())]
         launch += ["-m", "gradfit", "fit", "--distributed"]
-    else:  # gradfit's own launcher
-        launch = [sys.executable, "-m", "gradfit", "fit", "--workers", "2"]
-    two = subprocess.run(
-        [*launch, *options, "--seed", "7", "--json", "-"],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=120,
-        env=dict(os.environ, OMP_NUM_THREADS="1"),
-    )
-    assert two.returncode == 0, two.stderr
-    b = json.loads(two.stdout)  # rank 0 alone prints: one document
+        two = subprocess.run(
+            [*launch, *options, "--json", "-"],
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            timeout=120,
+            env=dict(os.environ, OMP_NUM_THREADS="1"),
+        )
+        assert two.returncode == 0, two.stderr
+        b = json.loads(two.stdout)  # rank 0 alone prints: one document
+    else:
+        shared = request.getfixturevalue("two_process_runs")[case]
+        assert shared["code"] == 0, shared["stderr"]
+        b = _json(shared["doc"])
+        config = shared["config"]
+    one = gradfit.run(gradfit.FitConfig(**config))
     assert b["method"] == one.method and b["problem"]["points"] == one.n_points
     assert [t for t, _ in one.loss_history] == [t for t, _ in b["loss_history"]]
-    assert rel_err([v for _, v in one.loss_history], [v for _, v in b["loss_history"]]) < 1e-9
+    assert rel_err(losses(one), [v for _, v in b["loss_history"]]) < 1e-9
     np.testing.assert_allclose(b["coef"], one.coef, rtol=1e-9, atol=1e-12)
     # the optimum: lstsq on the rows (one process) vs the summed normal equations (two)
     np.testing.assert_allclose(b["optimum"]["coef"], one.optimum.coef, rtol=1e-7, atol=1e-12)
@@ -290,28 +378,25 @@ def test_workers_launcher_reports_a_killed_worker_in_one_line() -> None:
     )
 
 
-def test_distributed_without_torchrun_is_a_usage_error() -> None:
-    env = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE", "MASTER_ADDR")}
-    proc = subprocess.run(
-        [sys.executable, "-m", "gradfit", "fit", "--distributed", "--backend", "numpy"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert proc.returncode == 2 and "torchrun" in proc.stderr
+def test_distributed_without_torchrun_is_a_usage_error(capsys, monkeypatch) -> None:
+    for name in ("RANK", "WORLD_SIZE", "MASTER_ADDR"):
+        monkeypatch.delenv(name, raising=False)
+    code, _, err = cli(capsys, "fit", "--distributed", "--backend", "numpy")
+    assert code == 2 and "torchrun" in err and err.count("\n") == 1
 
 
-def test_a_two_process_checkpoint_resumes_in_one_process(tmp_path: Path) -> None:
+CHECKPOINT_RUN = ["--backend", "numpy", "--seed", "5", "--optimizer", "adam", "--lr", "0.01"]
+CHECKPOINT_RUN += ["--steps", "700", "--checkpoint"]
+
+
+def test_a_two_process_checkpoint_resumes_in_one_process(two_process_runs: dict) -> None:
     """Rank 0 writes the checkpoint; its parameters are global, so one process can go on."""
-    ckpt = tmp_path / "run.ckpt"
-    opts = ["--backend", "numpy", "--seed", "5", "--optimizer", "adam", "--lr", "0.01"]
-    two = run_gradfit("fit", *opts, "--steps", "700", "--workers", "2", "--checkpoint", str(ckpt))
-    assert two.returncode == 0, two.stderr
+    two = two_process_runs["checkpoint"]
+    assert two["code"] == 0, two["stderr"]
     config = gradfit.FitConfig(backend="numpy", seed=5, optimizer="adam", lr=0.01)
     whole = gradfit.run(config, reference=False)
-    resumed = gradfit.run(replace(config, resume=str(ckpt)), reference=False)
-    assert rel_err([v for _, v in whole.loss_history], [v for _, v in resumed.loss_history]) < 1e-9
+    resumed = gradfit.run(replace(config, resume=str(two["file"])), reference=False)
+    assert rel_err(losses(whole), losses(resumed)) < 1e-9
     np.testing.assert_allclose(resumed.coef, whole.coef, rtol=1e-9, atol=1e-12)
 
 
@@ -360,21 +445,54 @@ def test_a_method_on_summed_statistics_is_not_wrapped() -> None:
     assert DistContext(0, 2, 0, "gloo", 1.0).attach(method) is method
 
 
-def test_a_worker_killed_by_a_signal_is_named_with_its_last_words(tmp_path: Path) -> None:
-    """A C++ abort prints one line before SIGABRT; the launcher's one line carries it."""
-    from gradfit.distributed.launcher import _failure
+# A stand-in for the workers' Python (the launcher starts sys.executable): rank $DIES kills
+# itself with signal $SIGNAL after printing $SAYS on stderr; the others wait to be killed.
+FAKE_WORKER = """#!/bin/sh
+if [ "$RANK" = "$DIES" ]; then
+    printf '%b' "$SAYS" >&2
+    kill -s "$SIGNAL" $$
+fi
+exec sleep 60
+"""
 
-    with open(tmp_path / "err", "w+b") as err:
-        err.write(b"99 2.5\nterminate called without an active exception\n\n")
-        line = _failure(1, -signal.SIGABRT, 2, err)
-    assert line == (
-        "worker 1 of 2 was killed by SIGABRT (terminate called without an active exception); "
-        "the run failed (the other workers stopped)"
-    )
-    with open(tmp_path / "quiet", "w+b") as err:
-        assert _failure(0, -signal.SIGKILL, 3, err) == (
-            "worker 0 of 3 was killed by SIGKILL; the run failed (the other workers stopped)"
-        )
+
+@pytest.mark.parametrize(
+    ("workers", "dies", "sig", "says", "line"),
+    [
+        (  # a C++ abort prints one line before SIGABRT; the launcher's one line carries it
+            2,
+            1,
+            "ABRT",
+            "99 2.5\\nterminate called without an active exception\\n\\n",
+            "worker 1 of 2 was killed by SIGABRT (terminate called without an active "
+            "exception); the run failed (the other workers stopped)",
+        ),
+        (
+            3,
+            0,
+            "KILL",
+            "",
+            "worker 0 of 3 was killed by SIGKILL; the run failed (the other workers stopped)",
+        ),
+    ],
+    ids=["abort-with-last-words", "killed-silently"],
+)
+def test_a_worker_killed_by_a_signal_is_named_with_its_last_words(
+    tmp_path: Path, monkeypatch, capsys, workers: int, dies: int, sig: str, says: str, line: str
+) -> None:
+    """launch_workers on stand-in workers: the one line names the killed worker, its signal and
+    the last thing it said; the others are killed once --timeout and the grace have passed."""
+    fake = tmp_path / "python"
+    fake.write_text(FAKE_WORKER)
+    fake.chmod(0o755)
+    monkeypatch.setattr(sys, "executable", str(fake))
+    monkeypatch.setenv("DIES", str(dies))
+    monkeypatch.setenv("SIGNAL", sig)
+    monkeypatch.setenv("SAYS", says)
+    start = time.monotonic()
+    assert launch_workers(["fit", "--timeout", "0.2"], workers, grace=0.2) == 1
+    assert time.monotonic() - start < 10
+    assert capsys.readouterr().err == f"gradfit: error: {line}\n"
 
 
 def test_a_bad_line_in_one_ranks_part_is_the_error_reported(tmp_path: Path) -> None:

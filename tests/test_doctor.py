@@ -16,7 +16,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from conftest import run_gradfit
+from conftest import cli, run_cli, run_gradfit
 
 from gradfit import doctor
 from gradfit.doctor import checks, selftest
@@ -145,11 +145,11 @@ def test_missing_script_is_a_usage_error(tmp_path: Path) -> None:
     assert proc.stderr.startswith("gradfit: error: no such script: nope.py")
 
 
-def test_help_has_an_example() -> None:
-    proc = run_gradfit("doctor", "--help")
+def test_help_has_an_example(capsys) -> None:
+    proc = run_cli(capsys, "doctor", "--help")
     assert proc.returncode == 0
     assert "gradfit doctor torch.py" in proc.stdout and "--json" in proc.stdout
-    assert "doctor" in run_gradfit("--help").stdout
+    assert "doctor" in run_cli(capsys, "--help").stdout
 
 
 # --- the library, in this process ----------------------------------------------------------
@@ -191,12 +191,13 @@ def test_json_matches_torchs_own_answers(tmp_path: Path, monkeypatch) -> None:
         assert ids[f"fit:torch:{d['device']}"]["data"]["max_rel_diff"] <= 1e-9 or d["type"] == "mps"
 
 
-def test_cli_json_matches_this_environment(tmp_path: Path) -> None:
+def test_cli_json_matches_this_environment(tmp_path: Path, capsys, monkeypatch) -> None:
     import torch
 
-    proc = run_gradfit("doctor", "--json", cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr
-    doc = json.loads(proc.stdout)
+    monkeypatch.chdir(tmp_path)
+    code, out, err = cli(capsys, "doctor", "--json")
+    assert code == 0, err
+    doc = json.loads(out)
     assert doc["schema"] == "gradfit.doctor/1" and doc["exit_code"] == 0
     assert doc["packages"]["torch"]["version"] == torch.__version__
     assert doc["torch"]["cuda_device_count"] == torch.cuda.device_count()

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import run_gradfit
+from conftest import cli
 
 import gradfit
 from gradfit.backends import resolve_backend
@@ -208,22 +208,40 @@ PAYLOADS = [
 ]
 
 
-def test_payloads_that_create_a_file_when_evaluated_create_nothing(tmp_path: Path) -> None:
-    """Each payload really does create a file under Python's eval; under gradfit it does not."""
-    for i, payload in enumerate(PAYLOADS):
-        evaluated = tmp_path / f"eval{i}"
-        evaluated.mkdir()
-        probe = "from math import sin; x = 0.0; eval(" + repr(payload) + ")"
-        subprocess.run([sys.executable, "-c", probe], cwd=evaluated, capture_output=True)
-        assert (evaluated / "PWNED").exists(), f"not a real payload: {payload}"
+EVAL_EACH = """
+import os, sys
+from math import sin
+x = 0.0
+for folder, payload in zip(sys.argv[1::2], sys.argv[2::2]):
+    os.chdir(folder)
+    try:
+        eval(payload)
+    except Exception:
+        pass
+"""
+
+
+def test_payloads_that_create_a_file_when_evaluated_create_nothing(
+    tmp_path: Path, capsys, monkeypatch
+) -> None:
+    """Each payload really does create a file under Python's eval (one fresh Python evaluates
+    each in its own folder); under gradfit fit --target, run here, none does."""
+    folders = [tmp_path / f"eval{i}" for i in range(len(PAYLOADS))]
+    for folder in folders:
+        folder.mkdir()
+    pairs = [arg for folder, p in zip(folders, PAYLOADS, strict=True) for arg in (str(folder), p)]
+    subprocess.run([sys.executable, "-c", EVAL_EACH, *pairs], capture_output=True, timeout=60)
+    for folder, payload in zip(folders, PAYLOADS, strict=True):
+        assert (folder / "PWNED").exists(), f"not a real payload: {payload}"
 
     run_dir = tmp_path / "gradfit"
     run_dir.mkdir()
+    monkeypatch.chdir(run_dir)
     for payload in PAYLOADS:
-        proc = run_gradfit("fit", "--backend", "numpy", "--target", payload, cwd=run_dir)
-        assert proc.returncode == 2, (payload, proc.stderr)
-        assert proc.stderr.startswith("gradfit: error: --target") and proc.stdout == ""
-        assert "Traceback" not in proc.stderr
+        code, out, err = cli(capsys, "fit", "--backend", "numpy", "--target", payload)
+        assert code == 2, (payload, err)
+        assert err.startswith("gradfit: error: --target") and out == ""
+        assert "Traceback" not in err and err.count("\n") == 1
     assert list(run_dir.iterdir()) == []
 
 

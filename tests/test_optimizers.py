@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from conftest import assert_coef_close, rel_err
+from conftest import assert_coef_close, losses, rel_err
 
 import gradfit
 from gradfit.optim import OptimizerSpec, make_array_optimizer, make_torch_optimizer
@@ -33,8 +33,8 @@ def test_numpy_optimizer_matches_its_torch_optim_twin(name: str, lr: float, opti
         gradfit.FitConfig(backend="torch", dtype="float64", method="autograd", **common),
         reference=False,
     )
-    a = [v for _, v in ours.loss_history]
-    b = [v for _, v in twin.loss_history]
+    a = losses(ours)
+    b = losses(twin)
     assert len(a) == 300
     assert rel_err(a, b) < 1e-9
     assert_coef_close(ours.coef, twin.coef, 1e-9)

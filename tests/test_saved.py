@@ -11,18 +11,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import run_gradfit
+from conftest import cli, run_cli
 
 import gradfit
-from gradfit.cli import main
 from gradfit.outputs import WriteError
 from gradfit.saved import SCHEMA
-
-
-def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def cubic_file(tmp: Path, lo: float = 0.0, hi: float = 20.0) -> tuple[Path, np.ndarray]:
@@ -105,21 +98,6 @@ def test_cli_predict_from_numbers_and_from_a_file(tmp_path: Path, capsys) -> Non
     np.save(npy, np.array([1e5, 2e6]))
     code, out, _ = cli(capsys, "predict", str(model), "--data", str(npy))
     assert code == 0 and out.splitlines()[0] == "time,predicted_temp"
-
-
-def test_predict_runs_in_a_real_process_without_torch(tmp_path: Path) -> None:
-    x = np.linspace(0, 1, 30)
-    r = gradfit.fit(x, 2 * x, degree=1, lr="auto", steps=300, seed=0, scale=True)
-    r.save(tmp_path / "m.json")
-    code = (
-        "import sys\nfrom gradfit.cli import main\n"
-        f"main(['predict', {str(tmp_path / 'm.json')!r}, '--x', '0.5'])\n"
-        "print('torch' in sys.modules, 'sklearn' in sys.modules)\n"
-    )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
-    value, loaded = proc.stdout.splitlines()
-    assert float(value) == pytest.approx(1.0, rel=1e-9) and loaded == "False False"
 
 
 # --- refusals --------------------------------------------------------------------------------
@@ -218,9 +196,9 @@ def test_a_failed_save_leaves_the_previous_file(model_file: Path, monkeypatch) -
     assert sorted(p.name for p in model_file.parent.iterdir()) == ["m.json"]  # no temp left
 
 
-def test_a_divergent_run_keeps_the_previous_model(model_file: Path) -> None:
+def test_a_divergent_run_keeps_the_previous_model(capsys, model_file: Path) -> None:
     before = model_file.read_bytes()
-    proc = run_gradfit("fit", "--backend", "numpy", "--lr", "1e-2", "--save", str(model_file))
+    proc = run_cli(capsys, "fit", "--backend", "numpy", "--lr", "1e-2", "--save", str(model_file))
     assert proc.returncode == 1 and model_file.read_bytes() == before
 
 

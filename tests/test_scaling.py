@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import assert_coef_close
+from conftest import assert_coef_close, best_lr, hessian_eigs
 
 import gradfit
 from gradfit.cli import main
@@ -51,17 +51,9 @@ def test_trailing_zero_coefficients_are_kept() -> None:
     assert d.from_x([1.0, 0.0, 0.0, 0.0]).shape == (4,)
 
 
-def best_lr(x: np.ndarray, degree: int) -> float:
-    """2 / (lambda_min + lambda_max) of the Hessian 2 V^T V, from NumPy directly."""
-    v = np.vander(x, degree + 1, increasing=True)
-    eigs = np.linalg.eigvalsh(2 * v.T @ v)
-    return 2 / (eigs[0] + eigs[-1])
-
-
 def test_chunked_hessian_equals_the_whole_one() -> None:
     x = np.linspace(-2, 3, 1001)
-    v = np.vander(x, 4, increasing=True)
-    whole = np.linalg.eigvalsh(2 * v.T @ v)
+    whole = hessian_eigs(x, 3)
     for chunk in (1, 7, 1000, 1001, 10**6):
         spectrum = hessian_spectrum(Polynomial(3), x, chunk=chunk)
         np.testing.assert_allclose(spectrum.eigenvalues, whole, rtol=1e-10)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import rel_err, run_gradfit
+from conftest import losses, rel_err, run_cli
 
 import gradfit
 from gradfit.api import run
@@ -59,7 +59,7 @@ def test_streaming_a_file_gives_the_fit_of_loading_it_whole(tmp_path: Path) -> N
     streamed = run(FitConfig(method="gram", chunk_size=1000, **common))  # 30 chunks
     whole = run(FitConfig(method="manual", **common))  # read into memory, per-point loop
     assert streamed.data["streamed"] and not hasattr(streamed.dataset, "x")
-    assert rel_err([v for _, v in streamed.loss_history], [v for _, v in whole.loss_history]) < 1e-9
+    assert rel_err(losses(streamed), losses(whole)) < 1e-9
     np.testing.assert_allclose(streamed.coef, whole.coef, rtol=1e-9)
     np.testing.assert_allclose(streamed.optimum.coef, whole.optimum.coef, rtol=1e-7)
     assert streamed.optimum.loss == pytest.approx(whole.optimum.loss, rel=1e-10)
@@ -88,12 +88,13 @@ def test_npy_chunks_are_the_columns(tmp_path: Path, layout: str) -> None:
         np.testing.assert_array_equal(np.concatenate([p[1] for p in parts]), ref[1])
 
 
-def test_a_streamed_fit_plots_a_sample(tmp_path: Path) -> None:
+def test_a_streamed_fit_plots_a_sample(capsys, tmp_path: Path) -> None:
     pytest.importorskip("matplotlib")
     path = tmp_path / "big.npy"
     _write_npy(path)
     png = tmp_path / "fit.png"
-    proc = run_gradfit(
+    proc = run_cli(
+        capsys,
         "fit",
         "--data",
         str(path),
@@ -122,7 +123,7 @@ def test_streaming_parquet_row_groups(tmp_path: Path) -> None:
     np.testing.assert_allclose(streamed.coef, whole.coef, rtol=1e-9)
 
 
-def test_streamed_file_with_bad_rows(tmp_path: Path) -> None:
+def test_streamed_file_with_bad_rows(capsys, tmp_path: Path) -> None:
     path = tmp_path / "bad.npy"
     data = np.column_stack([np.linspace(0, 1, 20_000), np.linspace(1, 2, 20_000)])
     data[12_345, 1] = np.nan
@@ -132,7 +133,7 @@ def test_streamed_file_with_bad_rows(tmp_path: Path) -> None:
         run(FitConfig(**cfg))
     result = run(FitConfig(drop_nonfinite=True, **cfg))
     assert result.data["dropped"] == 1 and result.data["used"] == 19_999
-    proc = run_gradfit("fit", "--data", str(path), "--backend", "numpy", "--method", "gram")
+    proc = run_cli(capsys, "fit", "--data", str(path), "--backend", "numpy", "--method", "gram")
     assert proc.returncode == 2 and proc.stderr.startswith("gradfit: error:")
 
 

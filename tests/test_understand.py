@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import run_gradfit
+from conftest import best_lr, hessian_eigs, losses, run_cli, run_gradfit
 
 import gradfit
 from gradfit.cli import main
@@ -24,16 +24,6 @@ from gradfit.progress import progress_enabled
 from gradfit.training.loop import DIVERGENCE_FACTOR
 from gradfit.understand.explain import explain
 from gradfit.understand.plot import fit_plot_data
-
-
-def hessian_eigs(x: np.ndarray, degree: int, basis: str = "monomial") -> np.ndarray:
-    vander = {
-        "monomial": np.polynomial.polynomial.polyvander,
-        "legendre": np.polynomial.legendre.legvander,
-    }[basis]
-    X = vander(x, degree)
-    return np.linalg.eigvalsh(2 * X.T @ X)
-
 
 PROBLEMS = [  # (options, x) - the article's and two other degrees/ranges/bases
     (dict(), np.linspace(-np.pi, np.pi, 2000)),
@@ -72,7 +62,7 @@ def test_predicted_losses_match_the_actual_run(options) -> None:
     ex = explain(config)
     run = gradfit.run(config, reference=False)
     predicted = [v for _, v in ex.predicted]
-    actual = [v for _, v in run.loss_history]
+    actual = losses(run)
     assert [t for t, _ in ex.predicted] == [t for t, _ in run.loss_history]
     np.testing.assert_allclose(predicted, actual, rtol=1e-6)
     assert ex.final_predicted == pytest.approx(run.final_loss, rel=1e-6)
@@ -129,8 +119,8 @@ def test_divergence_is_caught_on_the_step_it_happens(backend, log_every, lr) -> 
     assert "largest stable learning rate here is 3.558e-06" in str(info.value)
 
 
-def test_divergence_from_the_cli_exits_1_with_one_line() -> None:
-    proc = run_gradfit("fit", "--lr", "1e-5", "--init", "0.3,-0.7,0.1,0.05", "--quiet")
+def test_divergence_from_the_cli_exits_1_with_one_line(capsys) -> None:
+    proc = run_cli(capsys, "fit", "--lr", "1e-5", "--init", "0.3,-0.7,0.1,0.05", "--quiet")
     assert proc.returncode == 1
     assert proc.stdout == ""
     assert proc.stderr.startswith("gradfit: error: diverged at step ")
@@ -158,7 +148,7 @@ def test_lr_auto_beats_the_articles_rate() -> None:
     auto_steps = next(t for t, v in auto.loss_history if v - optimum <= 1e-6 * optimum)
     # auto is the rate with the lowest loss at the budget: at least as low as the best
     # constant rate's, 2 / (lambda_min + lambda_max)
-    best = 2 / sum(hessian_eigs(np.linspace(-np.pi, np.pi, 2000), 3)[[0, -1]])
+    best = best_lr(np.linspace(-np.pi, np.pi, 2000), 3)
     classic = gradfit.run(preset_config(lr=best, **common))
     assert auto.lr_auto is not None and auto.final_loss <= classic.final_loss * (1 + 1e-12)
     assert auto_steps < article_steps == 1999
@@ -202,9 +192,9 @@ def png_size(path: Path) -> tuple[int, int]:
     return struct.unpack(">II", head[16:24])
 
 
-def test_fit_plot_is_a_valid_png_of_sensible_size(tmp_path: Path) -> None:
+def test_fit_plot_is_a_valid_png_of_sensible_size(capsys, tmp_path: Path) -> None:
     dest = tmp_path / "fit.png"
-    proc = run_gradfit("fit", "--backend", "numpy", "--quiet", "--plot", str(dest))
+    proc = run_cli(capsys, "fit", "--backend", "numpy", "--quiet", "--plot", str(dest))
     assert proc.returncode == 0, proc.stderr
     width, height = png_size(dest)
     assert 800 <= width <= 2000 and 300 <= height <= 1200
@@ -226,7 +216,7 @@ def test_plot_data_is_the_data_the_fit_and_the_losses() -> None:
     np.testing.assert_array_equal(data.y, np.cos(data.x))
     np.testing.assert_allclose(data.curves[0].y_fit, r.predict(data.x_fit))
     assert data.curves[0].steps.tolist() == [49, 99, 149, 199, 249, 299]
-    assert data.curves[0].losses.tolist() == [v for _, v in r.loss_history]
+    assert data.curves[0].losses.tolist() == losses(r)
     assert data.optimum_loss == gradfit.closed_form(x, y, 2).loss
 
 
