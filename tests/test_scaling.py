@@ -111,7 +111,8 @@ def test_scale_on_the_articles_problem_converges_with_auto_lr(capsys) -> None:
         code = main(["fit", "--scale", "--backend", backend, "--seed", "1", "--json"])
         doc = json.loads(capsys.readouterr().out)
         assert code == 0
-        assert doc["config"]["lr"] == pytest.approx(best_lr(np.linspace(-1, 1, 2000), 3), rel=1e-5)
+        # the best constant rate, cut to 4 significant digits by --lr auto
+        assert doc["config"]["lr"] == pytest.approx(best_lr(np.linspace(-1, 1, 2000), 3), rel=1e-3)
         rel = 1e-9 if backend == "numpy" else 1e-4
         assert doc["final_loss"] == pytest.approx(doc["optimum"]["loss"], rel=rel)
         assert_coef_close(doc["coef"], doc["optimum"]["coef"], rtol=1e-3)

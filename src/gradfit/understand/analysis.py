@@ -238,7 +238,7 @@ def budget_lr(path: QuadraticPath, steps: int) -> float:
     golden-section search finds its minimum. The search's answer is compared with
     ``1 / lambda_max`` and ``2 / (lambda_min + lambda_max)`` (the best rate for infinitely many
     steps), and the lowest predicted loss wins; on a tie (all at the optimum to rounding), the
-    fastest asymptotic contraction.
+    fastest asymptotic contraction. The rate is cut to 4 significant digits.
     """
     spec = path.spectrum
     hi = 2.0 / spec.lambda_max
@@ -264,7 +264,18 @@ def budget_lr(path: QuadraticPath, steps: int) -> float:
     candidates = [c, d, 1.0 / spec.lambda_max]
     if spec.lambda_min > 0:
         candidates.append(spec.best_lr)
-    return min(candidates, key=lambda lr: (loss(lr), spec.rate(lr)))
+    best = min(candidates, key=lambda lr: (loss(lr), spec.rate(lr)))
+    # Near its minimum the loss is flat in lr, so the last digits of the argmin follow the
+    # rounding of the sums (one process or several, rows or statistics). Four significant
+    # digits, rounded down (never past the stability limit), make the same problem give the
+    # same rate; the loss at the budget changes by a second-order amount.
+    return _round_down(best, 4)
+
+
+def _round_down(value: float, digits: int) -> float:
+    """``value`` > 0 cut to ``digits`` significant digits."""
+    unit = 10.0 ** (math.floor(math.log10(value)) - digits + 1)
+    return float(f"{math.floor(value / unit) * unit:.{digits}g}")
 
 
 def path_from_statistics(stats: Any, spectrum: Spectrum, w0: Any) -> QuadraticPath:
