@@ -12,10 +12,10 @@ What is checked:
   as its text says (0 unless the line says otherwise).
 
 Exit status: 0, unless the shown output has a ``gradfit: error:`` line (1 for ``diverged``,
-else 2) or a ``^C`` line (130).
+else 2), a ``^C`` line (130) or a ``FAIL`` line of ``gradfit doctor`` (1).
 
-Markers for output that legitimately varies (documented for readers in ``docs/data.md``,
-"Reading the examples"), kept rare:
+Markers for output that legitimately varies (documented for readers in README.md, "Reading
+the examples"), kept rare:
 
 * ``...`` alone on a line stands for any number of lines (none included);
 * ``...`` inside a line stands for any text on that line (a drawn seed, a step count);
@@ -27,13 +27,14 @@ Markers for output that legitimately varies (documented for readers in ``docs/da
 
 Reduced sizes (the command as printed must work; the test runs a smaller one where the
 printed one would take minutes), see ``REDUCTIONS``: ``--points 100000000`` runs with 10^6
-points; the help's ``--steps 100000`` / ``--steps 200000`` checkpoint examples run 2000 /
-4000 steps; ``torchrun --nproc-per-node 4`` runs 2 processes; help examples of ``compare``,
-``--workers`` and ``torchrun`` that give no ``--steps`` run 200 steps (their output is not
-compared); ``big.npy`` is a 10^5-row file
-made here. Files the examples read (``points.csv``, ``new.csv``, ``new.npy``, ``log.parquet``,
-``big.npy``, ``model.json``, ``train.py``, ``project/``) are made in the temporary directory
-first; ``docs/points.csv`` is the repository's own sample.
+points; the checkpoint examples' ``--steps 100000`` / ``--steps 200000`` run 10000 / 20000
+steps (the README's run is interrupted after its first checkpoint either way);
+``torchrun --nproc-per-node 4`` runs 2 processes; help examples of ``compare``, ``--workers``
+and ``torchrun`` that give no ``--steps`` run 200 steps (their output is not compared);
+``big.npy`` is a 10^5-row file made here. Files the examples read (``points.csv``,
+``new.csv``, ``new.npy``, ``log.parquet``, ``big.npy``, ``model.json``, ``train.py``,
+``project/``) are made in the temporary directory first; ``docs/points.csv`` is the
+repository's own sample.
 
 Commands run in-process through :func:`gradfit.cli.main` (fast, and output compared exactly),
 except ``--workers``, ``torchrun`` and ``^C`` examples, which need real processes.
@@ -52,7 +53,7 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -69,11 +70,8 @@ NOT_COMPARED = "<!-- docs-test: output not compared -->"
 REDUCTIONS: list[tuple[str, str]] = [
     (r"--points 100000000\b", "--points 1000000"),
     (r"--nproc-per-node 4\b", "--nproc-per-node 2"),
-]
-# Only for the help's checkpoint examples (the README's interrupted run is stopped early).
-HELP_REDUCTIONS: list[tuple[str, str]] = [
-    (r"--steps 100000\b", "--steps 2000"),
-    (r"--steps 200000\b", "--steps 4000"),
+    (r"--steps 100000\b", "--steps 10000"),
+    (r"--steps 200000\b", "--steps 20000"),
 ]
 
 
@@ -83,18 +81,19 @@ class Example:
 
     where: str
     command: str
-    expected: list[str] | None = None
+    expected: list[str] | None = None  # None: only the exit status is checked
     exit_code: int = 0
-    interrupt: bool = False
-    reductions: list[tuple[str, str]] = field(default_factory=list)
+    interrupt: bool = False  # press Ctrl-C once its first checkpoint is written
 
 
-def _exit_code(expected: list[str] | None) -> int:
-    for line in expected or []:
+def _exit_code(shown: list[str]) -> int:
+    for line in shown:
         if line.strip() == "^C":
             return 130
         if line.startswith("gradfit: error:"):
             return 1 if "diverged" in line else 2
+        if line.startswith("FAIL "):  # gradfit doctor: a check failed
+            return 1
     return 0
 
 
@@ -104,6 +103,7 @@ def doc_examples(path: Path) -> list[Example]:
     lines = path.read_text(encoding="utf-8").splitlines()
     in_block = compared = False
     current: Example | None = None
+    not_compared: set[int] = set()  # indexes into examples
     previous = ""
     for number, line in enumerate(lines, 1):
         if line.startswith("```"):
@@ -111,18 +111,20 @@ def doc_examples(path: Path) -> list[Example]:
             compared = previous.strip() != NOT_COMPARED
             current = None
         elif in_block and line.startswith("$ "):
-            current = Example(f"{path.name}:{number}", line[2:], [] if compared else None)
+            current = Example(f"{path.name}:{number}", line[2:], [])
+            if not compared:
+                not_compared.add(len(examples))
             examples.append(current)
         elif in_block and current is not None and current.expected is not None:
             current.expected.append(line)
         if line.strip():
             previous = line
-    for ex in examples:
-        if ex.expected is not None and not any(s.strip() for s in ex.expected):
-            ex.expected = None  # nothing shown: only the exit status is checked
-        ex.exit_code = _exit_code(ex.expected)
+    for i, ex in enumerate(examples):
+        shown = ex.expected or []
+        ex.exit_code = _exit_code(shown)
         ex.interrupt = ex.exit_code == 130
-        ex.reductions = REDUCTIONS
+        if i in not_compared or not any(s.strip() for s in shown):
+            ex.expected = None  # nothing shown, or marked: only the exit status is checked
     return examples
 
 
@@ -148,9 +150,7 @@ def help_examples(command: str) -> list[Example]:
             slow = command == "compare" or "--workers" in cmd or cmd.startswith("torchrun")
             if slow and "--steps" not in cmd:
                 cmd += " --steps 200"  # output not compared: fewer steps, same code paths
-            ex = Example(f"gradfit {command} --help", cmd, None, 0, False, REDUCTIONS)
-            ex.reductions = REDUCTIONS + HELP_REDUCTIONS
-            examples.append(ex)
+            examples.append(Example(f"gradfit {command} --help", cmd))
     return examples
 
 
@@ -188,9 +188,9 @@ def make_workspace(where: Path) -> Path:
 # --- running one command ----------------------------------------------------------------
 
 
-def _argv(command: str, reductions: list[tuple[str, str]]) -> tuple[list[str], list[str]]:
+def _argv(command: str) -> tuple[list[str], list[str]]:
     """The command's words (after the reductions) and the filter after ``|``, if any."""
-    for pattern, replacement in reductions:
+    for pattern, replacement in REDUCTIONS:
         command = re.sub(pattern, replacement, command)
     words = shlex.split(command, comments=True)
     if "|" in words:
@@ -235,7 +235,7 @@ def _subprocess(argv: list[str], cwd: Path, interrupt: bool) -> tuple[int, str, 
         deadline = time.monotonic() + 60
         while not (cwd / words).exists() and proc.poll() is None:
             assert time.monotonic() < deadline, "no checkpoint to interrupt after"
-            time.sleep(0.05)
+            time.sleep(0.01)
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGINT)
     out, err = proc.communicate(timeout=120)
@@ -248,7 +248,7 @@ def run_example(ex: Example, cwd: Path) -> tuple[int, str]:
     A terminal shows stdout and then, here, stderr (gradfit's notes and errors come last); a
     ``| head``/``| tail`` filter applies to stdout only, as in a shell.
     """
-    words, filt = _argv(ex.command, ex.reductions)
+    words, filt = _argv(ex.command)
     if words[0] == "head":  # `head -N FILE`
         text = (cwd / words[2]).read_text(encoding="utf-8")
         return 0, _filter(text, words[:2])
