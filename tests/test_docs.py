@@ -9,7 +9,9 @@ What is checked:
   stderr together, as a terminal shows them. A block with no such lines checks only the exit
   status.
 * Every example line of ``gradfit COMMAND --help`` (the ``examples:`` sections) runs and exits
-  as its text says (0 unless the line says otherwise).
+  as its text says: 0, except ``gradfit doctor torch.py``, which checks a script named like
+  the module it hides and so fails (exit 1, as the help's "exit status" line says); it runs in
+  a directory of its own, ``shadow/``, whose ``torch.py`` would hide PyTorch from the others.
 
 Exit status: 0, unless the shown output has a ``gradfit: error:`` line (1 for ``diverged``,
 else 2), a ``^C`` line (130) or a ``FAIL`` line of ``gradfit doctor`` (1).
@@ -33,7 +35,7 @@ steps (the README's run is interrupted after its first checkpoint either way);
 and ``torchrun`` that give no ``--steps`` run 200 steps (their output is not compared);
 ``big.npy`` is a 10^5-row file made here. Files the examples read (``points.csv``,
 ``new.csv``, ``new.npy``, ``log.parquet``, ``big.npy``, ``model.json``, ``train.py``,
-``project/``) are made in the temporary directory first; ``docs/points.csv`` is the
+``project/``, ``shadow/``) are made in the temporary directory first; ``docs/points.csv`` is the
 repository's own sample.
 
 Commands run in-process through :func:`gradfit.cli.main` (fast, and output compared exactly),
@@ -183,6 +185,8 @@ def make_workspace(where: Path) -> Path:
     (where / "project").mkdir(exist_ok=True)
     (where / "project" / "train.py").write_text("import torch\n", encoding="utf-8")
     (where / "project" / "torch.py").write_text("x = 1\n", encoding="utf-8")
+    (where / "shadow").mkdir(exist_ok=True)
+    (where / "shadow" / "torch.py").write_text("import torch\n", encoding="utf-8")
     return where
 
 
@@ -344,7 +348,14 @@ def test_help_examples(command: str, tmp_path: Path) -> None:
     assert examples, f"gradfit {command} --help shows no examples"
     if importlib.util.find_spec("pyarrow") is None:  # the parquet extra is not installed
         examples = [ex for ex in examples if ".parquet" not in ex.command]
-    check_all(examples, cwd)
+    problems = []
+    for ex in examples:
+        where = cwd
+        if "torch.py" in ex.command.split():  # `gradfit doctor torch.py`: the article's trap
+            where = cwd / "shadow"  # a torch.py of its own (it would hide torch from the rest)
+            ex.exit_code = 1  # a script named torch.py imports itself: a FAIL, exit status 1
+        problems.append(problem(ex, where))
+    assert not any(problems), "\n\n".join(p for p in problems if p)
 
 
 def test_the_runner_finds_the_examples() -> None:

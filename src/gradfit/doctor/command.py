@@ -28,7 +28,7 @@ Nothing found is imported or run.
 EPILOG = """\
 examples:
   gradfit doctor                    check this Python and the current directory
-  gradfit doctor train.py           also check a script (its imports are read, it is not run)
+  gradfit doctor torch.py           also check a script (its imports are read, it is not run)
   python -m gradfit doctor --json   the same as a JSON document (schema gradfit.doctor/1)
 
 exit status: 0 when nothing failed (warnings are fine), 1 when a check failed, 2 for bad usage.
