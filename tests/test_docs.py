@@ -8,6 +8,7 @@ What is checked:
   the next ``$ `` line or the end of the block, are the output it must print: stdout and
   stderr together, as a terminal shows them. A block with no such lines checks only the exit
   status.
+* Every ```python block of those files runs (``test_python_examples``), in order per file.
 * Every example line of ``gradfit COMMAND --help`` (the ``examples:`` sections) runs and exits
   as its text says: 0, except ``gradfit doctor torch.py``, which checks a script named like
   the module it hides and so fails (exit 1, as the help's "exit status" line says); it runs in
@@ -129,6 +130,20 @@ def doc_examples(path: Path) -> list[Example]:
         if i in not_compared or not any(s.strip() for s in shown):
             ex.expected = None  # nothing shown, or marked: only the exit status is checked
     return examples
+
+
+def python_blocks(path: Path) -> list[tuple[str, str]]:
+    """The ```python blocks of one Markdown file: (where, source)."""
+    blocks, current, start = [], None, 0
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if current is None and line.strip() == "```python":
+            current, start = [], number
+        elif current is not None and line.startswith("```"):
+            blocks.append((f"{path.name}:{start}", "\n".join(current) + "\n"))
+            current = None
+        elif current is not None:
+            current.append(line)
+    return blocks
 
 
 def help_text(command: str) -> str:
@@ -356,6 +371,20 @@ def test_help_examples(command: str, tmp_path: Path) -> None:
             ex.exit_code = 1  # a script named torch.py imports itself: a FAIL, exit status 1
         problems.append(problem(ex, where))
     assert not any(problems), "\n\n".join(p for p in problems if p)
+
+
+@pytest.mark.parametrize("path", [p for p in DOC_FILES if python_blocks(p)], ids=lambda p: p.name)
+def test_python_examples(path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every ```python block runs, in order, from a directory holding the files it names.
+
+    Reduced: ``steps=10**6`` runs 3000 steps (the README's checkpoint and resume lines).
+    """
+    pytest.importorskip("sklearn")  # the estimator's examples (the test extra installs it)
+    monkeypatch.chdir(make_workspace(tmp_path))
+    namespace: dict[str, object] = {"__name__": "__docs__"}
+    for where, source in python_blocks(path):
+        code = compile(source.replace("10**6", "3000"), where, "exec")
+        exec(code, namespace)  # the documentation's own example code
 
 
 def test_the_runner_finds_the_examples() -> None:
