@@ -29,7 +29,7 @@ examples:
   gradfit fit                                  the article's PyTorch run (float32, CPU)
   gradfit fit --backend numpy                  the article's NumPy run (float64)
   gradfit fit --init 0.1,-0.2,0.3,-0.4         start from given coefficients c0..c3
-  gradfit fit --degree 5 --lr 1e-7 --steps 5000 --seed 42
+  gradfit fit --degree 5 --scale --steps 5000 --seed 42   a quintic, x mapped to [-1, 1]
   gradfit fit --target 'sin(x)' --noise 0.1 --seed 1     sin(x) plus reproducible noise
   gradfit fit --data points.csv --save model.json        your own data (x, y columns)
   gradfit fit --json run.json                  also write the run as a JSON document
@@ -46,10 +46,10 @@ more examples:
   gradfit fit --backend numpy --batch-size 100 --shuffle --seed 1  mini-batch SGD
   gradfit fit --steps 100000 --checkpoint run.ckpt --checkpoint-every 1000
   gradfit fit --resume run.ckpt                continue it (after Ctrl-C or a crash)
-  gradfit fit --resume run.ckpt --steps 200000 ... and run it further
+  gradfit fit --resume run.ckpt --steps 200000  ... and run it further
   gradfit fit --workers 2 --backend numpy --dtype float64    2 local processes
   gradfit fit --workers 2 --data big.npy --method gram       each reads half the file
-  torchrun --nproc-per-node 4 -m gradfit fit --distributed --data big.npy
+  torchrun --standalone --nproc-per-node 4 -m gradfit fit --distributed --data big.npy
 
 formulas (--target): x, numbers, pi, e, tau, + - * / **, and the functions
   sin cos tan asin acos atan sinh cosh tanh exp expm1 log log1p log2 log10 sqrt
