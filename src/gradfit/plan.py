@@ -87,6 +87,7 @@ class Plan:
     resume: Any  # the Checkpoint this run continues, or None
     record: FitConfig  # what a checkpoint records: seed, device, dtype, method as run
     started: float  # perf_counter() when planning began (the run's fit_s counts from here)
+    seed_drawn: bool = False  # drawn here (not given, not a checkpoint's) and used by the run
 
     def result_config(self) -> FitConfig:
         """The config a result reports: the record, with the learning rate (and momentum)
@@ -219,6 +220,7 @@ def plan(
         resume=resume,
         record=record,
         started=started,
+        seed_drawn=config.seed is None and resume is None and _uses_seed(config, model),
     )
 
 
@@ -235,6 +237,13 @@ def _budget_path(
     if stats is not None:
         return path_from_statistics(stats, spectrum, init)
     return quadratic_path(model, trained.x, trained.y, init)
+
+
+def _uses_seed(config: FitConfig, model: Model) -> bool:
+    """Whether the seed shapes the run: a drawn start, noise, shuffled batches, or a model
+    with randomness of its own (the dynamic net)."""
+    drawn_start = config.init is None and model.default_init is None
+    return drawn_start or config.noise > 0 or config.shuffle or model.kind == "dynamic"
 
 
 def _columns(x: Any) -> int:

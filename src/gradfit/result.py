@@ -54,6 +54,7 @@ class FitResult:
     method_auto: str | None = None  # --method auto: why it chose `method`
 
     distributed: dict[str, Any] | None = None  # world size, rank, backend of a distributed run
+    seed_drawn: bool = False  # the seed was drawn for this run and shaped it (not saved)
 
     def predict(self, x: Any) -> np.ndarray:
         """The fitted model at ``x`` (float64 NumPy); in the scaled variable when scaled."""

@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     ex = explain(config)
     if args.json != "-":
         sys.stdout.write(render(ex) + "\n")
-        if config.seed is None:
+        if ex.seed_drawn:
             note_drawn_seed(ex.config.seed)
     if args.json is not None:
         emit_json(ex.to_dict(), args.json, sys.stdout)

@@ -196,7 +196,7 @@ def run(args: argparse.Namespace) -> int:
         write_text_atomic(args.save, model_text)
     if report_text is not None:
         write_text_atomic(args.report, report_text)
-    if text and not args.quiet and config.seed is None:
+    if text and not args.quiet and result.seed_drawn:
         note_drawn_seed(result.seed)
     if result.data and result.data.get("dropped"):
         print(

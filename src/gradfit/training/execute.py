@@ -173,6 +173,7 @@ def result_of(
         scaled_init_coef=None if domain is None else init_coef,
         data=plan.problem.source,
         dataset=plan.problem,  # a Problem, or a ChunkedProblem (plots take a sample of it)
+        seed_drawn=plan.seed_drawn,
     )
 
 

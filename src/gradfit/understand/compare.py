@@ -199,12 +199,12 @@ def format_table(comparison: Comparison) -> str:
     )
     if opt is not None:
         out.append(f"closed-form least-squares optimum: loss {opt.loss:.10g}")
+    out.append("loss - optimum: how far above the least-squares optimum's loss the run ended")
     out.append(
-        "loss - optimum: how far above the least-squares optimum the run ended; "
         "|coef - optimum|, |coef - first|: largest absolute difference of the monomial "
-        "coefficients from the optimum's and from the first run's; us/step: microseconds "
-        "per training step"
+        "coefficients from the optimum's and from the first run's"
     )
+    out.append("us/step: microseconds per training step")
     for s in comparison.skipped:
         out.append(f"skipped: {s}")
     return "\n".join(out)

@@ -49,6 +49,7 @@ class Explanation:
     spectrum: Spectrum
     lr: float
     lr_auto: float | None
+    seed_drawn: bool = False  # drawn for this analysis, and it shaped the start or the data
     predicted: list[tuple[int, float]] = field(default_factory=list)  # (logged step, loss)
     final_predicted: float | None = None
     scenarios: list[dict[str, Any]] = field(default_factory=list)
@@ -111,6 +112,7 @@ def explain(config: FitConfig) -> Explanation:
         spectrum=spectrum,
         lr=spec.lr,
         lr_auto=lr_auto,
+        seed_drawn=planned.seed_drawn,
     )
     if path is not None:
         steps = [t for t in range(config.steps) if t % config.log_every == config.log_every - 1]
