@@ -191,3 +191,48 @@ def test_a_hung_worker_fails_the_run_within_the_timeout() -> None:
     lines = err.strip().splitlines()
     assert len(lines) == 1 and "lost contact" in lines[0] and "--timeout 2 s" in lines[0]
     assert not any(_alive(w) for w in workers)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "says"),
+    [
+        ("momentum", "0.5", "--momentum must be a number"),
+        ("eps", "x", "--eps must be a number"),
+        ("alpha", [1], "--alpha must be a number"),
+        ("betas", "ab", "--betas needs two numbers"),
+        ("points", 10**12, "GiB in memory"),
+    ],
+)
+def test_a_checkpoint_with_crafted_options_is_one_line(
+    field: str, value: object, says: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from dataclasses import replace
+
+    from gradfit.training.checkpoint import load_checkpoint, save_checkpoint
+
+    good = tmp_path / "good.ckpt"
+    run = ["fit", "--backend", "numpy", "--steps", "20", "--seed", "1", "--quiet"]
+    assert main([*run, "--optimizer", "momentum", "--checkpoint", str(good)]) == 0
+    saved = load_checkpoint(good)
+    bad = tmp_path / "bad.ckpt"
+    save_checkpoint(bad, replace(saved, config=dict(saved.config, **{field: value})))
+    capsys.readouterr()
+    assert main(["fit", "--resume", str(bad), "--steps", "40", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and says in err, err
+
+
+def test_one_preset_command_line_serves_the_first_start_and_the_restart(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ckpt = str(tmp_path / "F")
+    line = ["fit", "--preset", "dynamic", "--checkpoint", ckpt, "--resume", ckpt, "--seed", "3"]
+    assert main([*line, "--steps", "200", "--quiet"]) == 0  # F does not exist: a first start
+    assert main([*line, "--steps", "400", "--quiet"]) == 0  # F exists: continue it
+    resumed = capsys.readouterr().out.splitlines()[-1]
+    assert main(["fit", "--preset", "dynamic", "--seed", "3", "--steps", "400", "--quiet"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == resumed
+    # another preset's options do not match the checkpoint: refused by name
+    other = ["fit", "--preset", "custom-function", "--checkpoint", ckpt, "--resume", ckpt]
+    assert main([*other, "--steps", "400"]) == 2
+    assert "--model 'dynamic'" in capsys.readouterr().err

@@ -139,7 +139,7 @@ def plan(
     elif host:
         read = make_run_problem(config, be, seed)
     else:
-        read = read_problem(config, be, seed, model, comm)
+        read = read_problem(record, be, seed, model, comm)  # the method a resume continues
     n_rows = comm.total(len(read))
     if n_rows == 0:
         raise UsageError(f"{read.name} has no data rows")

@@ -60,16 +60,19 @@ PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
 _FIELDS = {f.name for f in fields(FitConfig)}
 
 
+def preset_values(name: str) -> dict[str, Any]:
+    """The FitConfig fields preset ``name`` sets (a one-line error for an unknown name)."""
+    if name not in PRESETS:
+        raise UsageError(f"unknown preset {name!r}; run 'gradfit presets' to list them")
+    return dict(PRESETS[name][1])
+
+
 def preset_config(name: str | None = None, **overrides: Any) -> FitConfig:
     """A FitConfig from preset ``name`` (None: the plain defaults) with ``overrides`` on top.
 
     Overrides whose value is None are ignored, so unset command-line options keep the preset's.
     """
-    values: dict[str, Any] = {}
-    if name is not None:
-        if name not in PRESETS:
-            raise UsageError(f"unknown preset {name!r}; run 'gradfit presets' to list them")
-        values.update(PRESETS[name][1])
+    values = {} if name is None else preset_values(name)
     unknown = set(overrides) - _FIELDS
     if unknown:
         raise TypeError(f"unknown FitConfig fields: {sorted(unknown)}")

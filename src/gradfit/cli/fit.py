@@ -96,13 +96,14 @@ def resume_config(args: argparse.Namespace, values: dict[str, Any]) -> FitConfig
 
     from ..training.checkpoint import config_from_checkpoint, load_checkpoint, resumes
 
-    if args.preset is not None:
-        raise UsageError(
-            "--preset cannot be combined with --resume: the checkpoint has the options"
-        )
     if not resumes(args.resume, args.checkpoint):
-        return None
+        return None  # a first start: the preset and the options as given
     config = config_from_checkpoint(load_checkpoint(args.resume))
+    if args.preset is not None:  # the preset's options, as if given: they must match the run
+        from ..presets import preset_values
+
+        given_now = {k: v for k, v in values.items() if v is not None}
+        values = {**preset_values(args.preset), **given_now}
     check_target_or_data(values)
     given = {
         k: v

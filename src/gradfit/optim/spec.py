@@ -47,14 +47,19 @@ class OptimizerSpec:
                 f"unknown optimizer {self.name!r}; choose one of: {', '.join(OPTIMIZERS)}"
             )
         check_lr(self.lr)
-        if self.momentum is not None and not 0 <= self.momentum < 1:
+        momentum = None if self.momentum is None else _real(self.momentum, "--momentum")
+        if momentum is not None and not 0 <= momentum < 1:
             raise UsageError(f"--momentum must be in [0, 1), got {self.momentum}")
-        b1, b2 = self.betas
+        try:
+            b1, b2 = (_real(b, "--betas") for b in self.betas)
+        except (TypeError, ValueError):
+            raise UsageError(f"--betas needs two numbers, got {self.betas!r}") from None
         if not (0 <= b1 < 1 and 0 <= b2 < 1):
             raise UsageError(f"--betas must both be in [0, 1), got {b1} {b2}")
-        if not (self.eps > 0 and math.isfinite(self.eps)):
+        eps, alpha = _real(self.eps, "--eps"), _real(self.alpha, "--alpha")
+        if not (eps > 0 and math.isfinite(eps)):
             raise UsageError(f"--eps must be positive, got {self.eps}")
-        if not 0 <= self.alpha < 1:
+        if not 0 <= alpha < 1:
             raise UsageError(f"--alpha must be in [0, 1), got {self.alpha}")
         return self
 
@@ -75,6 +80,14 @@ class OptimizerSpec:
         if self.name == "adam":
             hp.update(betas=list(self.betas), eps=self.eps)
         return hp
+
+
+def _real(value: Any, option: str) -> float:
+    """A hyper-parameter as a float: a real number, not a string, a list or a bool (a crafted
+    checkpoint may hold any of those)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise UsageError(f"{option} must be a number, got {value!r}"[:200])
+    return float(value)
 
 
 def check_lr(lr: Any) -> float:
