@@ -236,3 +236,23 @@ def test_one_preset_command_line_serves_the_first_start_and_the_restart(
     other = ["fit", "--preset", "custom-function", "--checkpoint", ckpt, "--resume", ckpt]
     assert main([*other, "--steps", "400"]) == 2
     assert "--model 'dynamic'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("method", ["manual", "gram"])
+def test_an_npz_member_claiming_10_12_rows_is_refused_from_its_header(
+    method: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import io
+    import zipfile
+
+    import numpy as np
+
+    header = io.BytesIO()
+    shape = {"descr": "<f8", "fortran_order": False, "shape": (10**12, 2)}
+    np.lib.format.write_array_header_1_0(header, shape)
+    path = tmp_path / "huge.npz"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("a.npy", header.getvalue() + b"\0" * 64)
+    assert main(["fit", "--data", str(path), "--method", method, "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "its header claims more values" in err

@@ -107,15 +107,44 @@ class NpyTable(Table):
                     yield out[0], out[1]
 
 
+def oversized_member(path: Path) -> str | None:
+    """The first ``.npy`` member of the zip archive ``path`` whose header claims more data than
+    the member holds, or None. Checked from the headers alone, before numpy allocates what a
+    header claims (10^12 rows would otherwise be allocated, then fail). Raises ValueError (or
+    ``zipfile.BadZipFile``) for a member that is not a readable ``.npy`` array."""
+    with zipfile.ZipFile(path) as archive:
+        for info in archive.infolist():
+            with archive.open(info) as fh:
+                version = np.lib.format.read_magic(fh)
+                if version == (1, 0):
+                    shape, _, dtype = np.lib.format.read_array_header_1_0(fh)
+                else:
+                    shape, _, dtype = np.lib.format.read_array_header_2_0(fh)
+            if dtype.hasobject:
+                raise ValueError(f"{info.filename} holds Python objects")
+            count = 1
+            for n in shape:
+                count *= int(n)
+            if count * dtype.itemsize > info.file_size:
+                return info.filename.removesuffix(".npy")
+    return None
+
+
 class NpzTable(Table):
     """An ``.npz`` archive: each column read whole (as float64) when it is asked for."""
 
     def __init__(self, path: Path, label: str) -> None:
         self.label = label
         try:
+            oversized = oversized_member(path)
             archive = np.load(path, allow_pickle=False)
         except (ValueError, EOFError, zipfile.BadZipFile) as exc:
             raise UsageError(f"cannot read {label} as an .npz archive: {short(exc)}") from None
+        if oversized is not None:
+            raise UsageError(
+                f"cannot read array {oversized!r} of {label}: its header claims more values than "
+                "the archive holds (a corrupt or crafted file)"
+            )
         files = list(archive.files)
         if not files:
             raise UsageError(f"{label} is an empty .npz archive (no arrays)")

@@ -151,25 +151,12 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
 
 def _check_members(p: Path) -> None:
     """Refuse, before reading any array, a member whose header claims more data than the
-    member holds (a crafted header would otherwise make numpy allocate it); and any file that
-    is not a zip of .npy members (a plain .npy renamed is an easy real mistake)."""
-    with zipfile.ZipFile(p) as archive:
-        for info in archive.infolist():
-            if not info.filename.endswith(".npy"):
-                raise ValueError(info.filename)
-            with archive.open(info) as fh:
-                version = np.lib.format.read_magic(fh)
-                if version == (1, 0):
-                    shape, _, dtype = np.lib.format.read_array_header_1_0(fh)
-                else:
-                    shape, _, dtype = np.lib.format.read_array_header_2_0(fh)
-            if dtype.hasobject:
-                raise ValueError(info.filename)
-            count = 1
-            for n in shape:
-                count *= int(n)
-            if count * dtype.itemsize > info.file_size:
-                raise ValueError(info.filename)
+    member holds (a crafted header would otherwise make numpy allocate it), and a file that is
+    not a zip of .npy members (a plain .npy renamed is an easy real mistake)."""
+    from ..data.npy import oversized_member
+
+    if oversized_member(p) is not None:
+        raise ValueError(p)
 
 
 def check_compatible(ckpt: Checkpoint, config: dict[str, Any], where: str) -> None:
