@@ -239,3 +239,8 @@ def test_a_save_killed_midway_leaves_the_previous_file(model_file: Path, tmp_pat
     # What the killed process left is its temporary file, never a half-written m.json.
     leftovers = [p.name for p in tmp_path.iterdir() if p.name.startswith(".m.json.")]
     assert len(leftovers) == 1 and leftovers[0].endswith(".tmp")
+    assert leftovers[0].startswith(f".m.json.{child.pid}.")  # named by the writer's pid
+    # The next write of m.json removes what the dead writer left (its pid is gone).
+    gradfit.load(model_file)  # reading leaves it alone
+    gradfit.fit(np.arange(5.0), 2 * np.arange(5.0), degree=1, lr="auto", steps=50).save(model_file)
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".m.json.")]

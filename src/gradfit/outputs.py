@@ -6,6 +6,7 @@ Standard library only: every command that writes uses it.
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import sys
@@ -49,8 +50,10 @@ def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
         raise UsageError(f"cannot write {shown}: directory {parent} does not exist")
     if target.is_dir():
         raise UsageError(f"cannot write {shown}: it is a directory")
+    _remove_stale_temporaries(target)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+        prefix = f".{target.name}.{os.getpid()}."
+        fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=directory)
     except OSError as exc:
         raise UsageError(f"cannot write {shown}: {exc.strerror}") from None
     os.close(fd)
@@ -66,6 +69,25 @@ def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _remove_stale_temporaries(target: Path) -> None:
+    """Remove the temporary files a killed write of ``target`` left beside it
+    (``.NAME.PID.XXXX.tmp`` whose process PID is gone); a live writer's are kept."""
+    for tmp in target.parent.glob(f".{glob.escape(target.name)}.*.tmp"):
+        pid = tmp.name[len(target.name) + 2 :].split(".", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            tmp.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, but not ours to signal
+        return True
+    return True
 
 
 def same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
