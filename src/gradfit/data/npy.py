@@ -16,12 +16,17 @@ from __future__ import annotations
 import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from tokenize import TokenError
 from typing import Any
 
 import numpy as np
 
 from .errors import UsageError, role, short
 from .table import Block, Part, Table, part_rows
+
+# What NumPy raises on a damaged .npy header, besides ValueError and EOFError: a header its
+# Python 2 fallback re-tokenizes (tokenize.TokenError: an unclosed bracket) or cannot parse.
+BAD_HEADER = (ValueError, EOFError, SyntaxError, TokenError)
 
 
 class NpyTable(Table):
@@ -31,7 +36,7 @@ class NpyTable(Table):
         self.path, self.label = path, label
         try:
             self.array = np.load(path, mmap_mode="r", allow_pickle=False)  # the header only
-        except (ValueError, EOFError) as exc:
+        except BAD_HEADER as exc:
             if "Python objects" in str(exc) or "pickle" in str(exc):
                 raise UsageError(
                     f"{label} holds Python objects (pickled data), which gradfit never loads; "
@@ -124,7 +129,7 @@ class NpzTable(Table):
             def get() -> Any:
                 try:
                     return archive[name]
-                except (ValueError, EOFError, zipfile.BadZipFile, OSError) as exc:
+                except (*BAD_HEADER, zipfile.BadZipFile, OSError) as exc:
                     raise UsageError(
                         f"cannot read array {name!r} of {label}: {short(exc)}"
                     ) from None

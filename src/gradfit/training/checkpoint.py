@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from ..data.npy import BAD_HEADER
 from ..errors import UsageError
 from ..outputs import atomic_output
 
@@ -112,9 +113,8 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
         meta = json.loads(bytes(arrays.pop("meta")).decode("utf-8"))
     except (
         OSError,
-        ValueError,
+        *BAD_HEADER,
         KeyError,
-        EOFError,
         TypeError,
         RecursionError,
         zipfile.BadZipFile,
