@@ -27,6 +27,9 @@ from .table import Block, Part, Table, part_rows
 # What NumPy raises on a damaged .npy header, besides ValueError and EOFError: a header its
 # Python 2 fallback re-tokenizes (tokenize.TokenError: an unclosed bracket) or cannot parse.
 BAD_HEADER = (ValueError, EOFError, SyntaxError, TokenError)
+# And on a damaged .npz: what zipfile raises for a broken archive, or for one whose version or
+# compression method it does not support (NotImplementedError).
+BAD_ARCHIVE = (*BAD_HEADER, zipfile.BadZipFile, NotImplementedError)
 
 
 class NpyTable(Table):
@@ -119,7 +122,7 @@ class NpzTable(Table):
         self.label = label
         try:
             archive = np.load(path, allow_pickle=False)
-        except (ValueError, EOFError, zipfile.BadZipFile) as exc:
+        except BAD_ARCHIVE as exc:
             raise UsageError(f"cannot read {label} as an .npz archive: {short(exc)}") from None
         files = list(archive.files)
         if not files:
@@ -128,11 +131,14 @@ class NpzTable(Table):
         def getter(name: str) -> Callable[[], Any]:
             def get() -> Any:
                 try:
-                    return archive[name]
-                except (*BAD_HEADER, zipfile.BadZipFile, OSError) as exc:
+                    value = archive[name]
+                except (*BAD_ARCHIVE, OSError) as exc:
                     raise UsageError(
                         f"cannot read array {name!r} of {label}: {short(exc)}"
                     ) from None
+                if not isinstance(value, np.ndarray):  # NumPy gives a member not .npy as bytes
+                    raise UsageError(f"{label}: member {name!r} is not a .npy array")
+                return value
 
             return get
 
