@@ -458,6 +458,9 @@ CONFIG_VALUES = st.one_of(
 )
 
 
+WORK = ("degree", "chunk_size", "batch_size", "log_every", "model")
+
+
 @st.composite
 def mutated_checkpoint(draw: st.DrawFn, ckpt: Checkpoint) -> Checkpoint:
     """``ckpt`` with some of config, history, step, seed, method, bound and state changed (kept
@@ -486,6 +489,8 @@ def mutated_checkpoint(draw: st.DrawFn, ckpt: Checkpoint) -> Checkpoint:
                     config[key] = draw(CONFIG_VALUES)
             if not isinstance(config.get("points"), int) or abs(config["points"]) > 10**5:
                 config["points"] = draw(st.sampled_from([2000, 0, 1, -1, 3]))
+            for key in WORK:  # how much work the run does: kept (slow, not wrong)
+                config[key] = ckpt.config.get(key)
         elif name == "history":
             pair = st.tuples(SMALL_INTS, st.floats() | st.sampled_from([HUGE]))
             history = draw(st.lists(pair, max_size=5))

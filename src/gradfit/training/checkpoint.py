@@ -146,6 +146,8 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
         )
     except (KeyError, TypeError, ValueError, AttributeError, RecursionError):
         raise UsageError(f"cannot resume from {p}: the checkpoint is incomplete") from None
+    if ckpt.step < 0:  # a run would count up from it: from -2**63, for ever
+        raise UsageError(f"cannot resume from {p}: its step count {ckpt.step} is negative")
     _check_options(ckpt, p)
     return ckpt
 
@@ -166,6 +168,10 @@ def _check_options(ckpt: Checkpoint, p: Path) -> None:
         check_backend(config.backend, config.device, config.dtype)
     except UsageError as exc:
         raise UsageError(f"cannot resume from {p}: its options are not valid: {exc}") from None
+    except (TypeError, ValueError, AttributeError) as exc:  # a value of the wrong JSON type
+        raise UsageError(
+            f"cannot resume from {p}: its options are not valid ({type(exc).__name__})"
+        ) from None
 
 
 def _check_members(p: Path) -> None:
