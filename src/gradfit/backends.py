@@ -76,21 +76,8 @@ def resolve_backend(name: str = "torch", device: str = "cpu", dtype: str | None 
     ``dtype=None`` picks the article's default for the backend. ``device='auto'`` picks cuda,
     then mps, then cpu. A device that is not present raises :class:`DeviceUnavailableError`.
     """
-    if name not in BACKENDS:
-        raise UsageError(f"unknown backend {name!r}; choose one of: {', '.join(BACKENDS)}")
-    dtype = dtype or DEFAULT_DTYPE[name]
-    if dtype not in DTYPES:
-        raise UsageError(f"unknown dtype {dtype!r}; choose one of: {', '.join(DTYPES)}")
-    device = (device or "cpu").strip().lower()
-    if not _DEVICE_RE.match(device):
-        raise UsageError(f"unknown device {device!r}; use cpu, cuda, cuda:N, mps or auto")
-
+    name, device, dtype = check_backend(name, device, dtype)
     if name == "numpy":
-        if device not in ("cpu", "auto"):
-            raise UsageError(
-                f"the numpy backend runs on the CPU only, not {device!r}; "
-                "use --backend torch for accelerators"
-            )
         import array_api_compat.numpy as xp
 
         return Backend("numpy", "cpu", dtype, xp, None, getattr(np, dtype))
@@ -100,6 +87,25 @@ def resolve_backend(name: str = "torch", device: str = "cpu", dtype: str | None 
 
     device = _resolve_torch_device(torch, device)
     return Backend("torch", device, dtype, xp, torch.device(device), getattr(torch, dtype))
+
+
+def check_backend(name: Any, device: Any, dtype: Any) -> tuple[str, str, str]:
+    """The backend triple checked by name (no device is looked for, nothing is imported) and
+    normalised: ``dtype=None`` is the backend's default, the device lower case."""
+    if not isinstance(name, str) or name not in BACKENDS:
+        raise UsageError(f"unknown backend {name!r}; choose one of: {', '.join(BACKENDS)}")
+    dtype = dtype or DEFAULT_DTYPE[name]
+    if not isinstance(dtype, str) or dtype not in DTYPES:
+        raise UsageError(f"unknown dtype {dtype!r}; choose one of: {', '.join(DTYPES)}")
+    device = (device or "cpu").strip().lower() if isinstance(device, str) else device
+    if not isinstance(device, str) or not _DEVICE_RE.match(device):
+        raise UsageError(f"unknown device {device!r}; use cpu, cuda, cuda:N, mps or auto")
+    if name == "numpy" and device not in ("cpu", "auto"):
+        raise UsageError(
+            f"the numpy backend runs on the CPU only, not {device!r}; "
+            "use --backend torch for accelerators"
+        )
+    return name, device, dtype
 
 
 def import_torch() -> Any:

@@ -16,12 +16,20 @@ from __future__ import annotations
 import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from tokenize import TokenError
 from typing import Any
 
 import numpy as np
 
 from .errors import UsageError, role, short
 from .table import Block, Part, Table, part_rows
+
+# What NumPy raises on a damaged .npy header, besides ValueError and EOFError: a header its
+# Python 2 fallback re-tokenizes (tokenize.TokenError: an unclosed bracket) or cannot parse.
+BAD_HEADER = (ValueError, EOFError, SyntaxError, TokenError)
+# And on a damaged .npz: what zipfile raises for a broken archive, or for one whose version or
+# compression method it does not support (NotImplementedError).
+BAD_ARCHIVE = (*BAD_HEADER, zipfile.BadZipFile, NotImplementedError)
 
 
 class NpyTable(Table):
@@ -31,7 +39,7 @@ class NpyTable(Table):
         self.path, self.label = path, label
         try:
             self.array = np.load(path, mmap_mode="r", allow_pickle=False)  # the header only
-        except (ValueError, EOFError) as exc:
+        except BAD_HEADER as exc:
             if "Python objects" in str(exc) or "pickle" in str(exc):
                 raise UsageError(
                     f"{label} holds Python objects (pickled data), which gradfit never loads; "
@@ -138,7 +146,7 @@ class NpzTable(Table):
         try:
             oversized = oversized_member(path)
             archive = np.load(path, allow_pickle=False)
-        except (ValueError, EOFError, zipfile.BadZipFile) as exc:
+        except BAD_ARCHIVE as exc:
             raise UsageError(f"cannot read {label} as an .npz archive: {short(exc)}") from None
         if oversized is not None:
             raise UsageError(
@@ -152,11 +160,14 @@ class NpzTable(Table):
         def getter(name: str) -> Callable[[], Any]:
             def get() -> Any:
                 try:
-                    return archive[name]
-                except (ValueError, EOFError, zipfile.BadZipFile, OSError) as exc:
+                    value = archive[name]
+                except (*BAD_ARCHIVE, OSError) as exc:
                     raise UsageError(
                         f"cannot read array {name!r} of {label}: {short(exc)}"
                     ) from None
+                if not isinstance(value, np.ndarray):  # NumPy gives a member not .npy as bytes
+                    raise UsageError(f"{label}: member {name!r} is not a .npy array")
+                return value
 
             return get
 

@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from ..data.npy import BAD_ARCHIVE
 from ..errors import UsageError
 from ..outputs import atomic_output
 
@@ -112,12 +113,10 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
         meta = json.loads(bytes(arrays.pop("meta")).decode("utf-8"))
     except (
         OSError,
-        ValueError,
+        *BAD_ARCHIVE,
         KeyError,
-        EOFError,
         TypeError,
         RecursionError,
-        zipfile.BadZipFile,
         UnicodeDecodeError,
     ):
         raise UsageError(
@@ -133,7 +132,7 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
             )
         raise UsageError(f"cannot resume from {p}: schema {found!r}, expected {SCHEMA!r}")
     try:
-        return Checkpoint(
+        ckpt = Checkpoint(
             step=int(meta["step"]),
             state=_decode(meta["state"], arrays),
             history=[(int(t), float(v)) for t, v in meta["history"]],
@@ -147,6 +146,32 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
         )
     except (KeyError, TypeError, ValueError, AttributeError, RecursionError):
         raise UsageError(f"cannot resume from {p}: the checkpoint is incomplete") from None
+    if ckpt.step < 0:  # a run would count up from it: from -2**63, for ever
+        raise UsageError(f"cannot resume from {p}: its step count {ckpt.step} is negative")
+    _check_options(ckpt, p)
+    return ckpt
+
+
+def _check_options(ckpt: Checkpoint, p: Path) -> None:
+    """Refuse, naming the file, a checkpoint whose own options (with the method it ran) do not
+    make a valid run: a crafted or damaged config would otherwise be reported later as a bad
+    option that the user never gave."""
+    from dataclasses import replace
+
+    from ..backends import check_backend
+
+    config = config_from_checkpoint(ckpt)
+    if config.method == "auto":  # the run continues with the method that wrote the checkpoint
+        config = replace(config, method=ckpt.method)
+    try:
+        config.validated()
+        check_backend(config.backend, config.device, config.dtype)
+    except UsageError as exc:
+        raise UsageError(f"cannot resume from {p}: its options are not valid: {exc}") from None
+    except (TypeError, ValueError, AttributeError) as exc:  # a value of the wrong JSON type
+        raise UsageError(
+            f"cannot resume from {p}: its options are not valid ({type(exc).__name__})"
+        ) from None
 
 
 def _check_members(p: Path) -> None:
@@ -257,7 +282,7 @@ def config_from_checkpoint(ckpt: Checkpoint) -> Any:
     names = {f.name for f in fields(FitConfig)}
     values = {k: v for k, v in ckpt.config.items() if k in names}
     for key in ("betas", "x_range", "init"):
-        if values.get(key) is not None:
+        if isinstance(values.get(key), list):  # JSON has no tuples; anything else: validated()
             values[key] = tuple(values[key])
     values.update(seed=ckpt.seed, checkpoint=None, checkpoint_every=None, resume=None)
     values.update(distributed=False, workers=None)
