@@ -23,6 +23,7 @@ import io
 import json
 import os
 import shutil
+import signal
 import tempfile
 import zipfile
 from collections.abc import Callable, Iterator
@@ -62,7 +63,8 @@ def check_run(capsys: pytest.CaptureFixture[str], args: list[str], inputs: list[
     """Run ``gradfit ARGS`` and assert: exit 0, or 1 or 2 with exactly one ``gradfit: error:``
     line on stderr (naming the file for exit 2) and no traceback; ``inputs`` unchanged."""
     before = {p: p.read_bytes() for p in inputs}
-    code, _, err = cli(capsys, *args)
+    with time_limit(60):  # a crafted input that makes a run endless fails, not hangs, CI
+        code, _, err = cli(capsys, *args)
     assert "Traceback" not in err, err
     assert code in (0, 1, 2), (code, err)
     if code != 0:
@@ -73,6 +75,22 @@ def check_run(capsys: pytest.CaptureFixture[str], args: list[str], inputs: list[
     for p, data in before.items():
         assert p.read_bytes() == data, f"{p} was changed by the run"
     return code
+
+
+@contextmanager
+def time_limit(seconds: int) -> Iterator[None]:
+    """Fail the example with TimeoutError when it runs past ``seconds`` (SIGALRM; Unix)."""
+
+    def expired(signum: int, frame: object) -> None:
+        raise TimeoutError(f"the run took more than {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 @contextmanager

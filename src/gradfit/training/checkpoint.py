@@ -27,14 +27,13 @@ import io
 import json
 import os
 import sys
-import zipfile
 from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..data.npy import BAD_ARCHIVE
+from ..data.npy import BAD_ARCHIVE, oversized_member
 from ..errors import UsageError
 from ..outputs import atomic_output
 
@@ -178,8 +177,6 @@ def _check_members(p: Path) -> None:
     """Refuse, before reading any array, a member whose header claims more data than the
     member holds (a crafted header would otherwise make numpy allocate it), and a file that is
     not a zip of .npy members (a plain .npy renamed is an easy real mistake)."""
-    from ..data.npy import oversized_member
-
     if oversized_member(p) is not None:
         raise ValueError(p)
 
