@@ -16,6 +16,7 @@ resolved has fields of its own (``backend``, ``seed``, ``method``, ``spec``, ``l
 from __future__ import annotations
 
 import math
+import os
 import secrets
 import time
 from dataclasses import dataclass, replace
@@ -335,8 +336,6 @@ def _check_memory(config: FitConfig, be: Backend) -> None:
     """Refuse, before allocating, a generated problem held in memory that this machine cannot
     hold: x, y, the model's features and a few per-step temporaries, about (d + 5) arrays of
     ``--points`` values."""
-    import os
-
     try:
         memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
