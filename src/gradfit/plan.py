@@ -16,7 +16,6 @@ resolved has fields of its own (``backend``, ``seed``, ``method``, ``spec``, ``l
 from __future__ import annotations
 
 import math
-import os
 import secrets
 import time
 from dataclasses import dataclass, replace
@@ -336,9 +335,10 @@ def _check_memory(config: FitConfig, be: Backend) -> None:
     """Refuse, before allocating, a generated problem held in memory that this machine cannot
     hold: x, y, the model's features and a few per-step temporaries, about (d + 5) arrays of
     ``--points`` values."""
-    try:
-        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
+    from .distributed.launcher import physical_memory
+
+    memory = physical_memory()
+    if memory is None:  # pragma: no cover - not POSIX
         return
     itemsize = 4 if be.dtype == "float32" else 8
     n_params = make_model(config.model, config.degree, config.basis).n_params

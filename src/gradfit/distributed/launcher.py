@@ -43,11 +43,16 @@ def max_workers() -> int:
     its memory holds at about 250 MB each."""
     cores = os.cpu_count() or 1
     limit = max(8, 4 * cores)
+    memory = physical_memory()
+    return limit if memory is None else max(1, min(limit, memory // (250 * 2**20)))
+
+
+def physical_memory() -> int | None:
+    """This machine's memory in bytes (None where the system does not say)."""
     try:
-        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
-        return limit
-    return max(1, min(limit, memory // (250 * 2**20)))
+        return None
 
 
 def free_port() -> int:

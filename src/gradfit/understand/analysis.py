@@ -43,11 +43,16 @@ def design_optimum(model: Any, x: Any, y: Any) -> Optimum:
     """The exact least-squares optimum of a model linear in its parameters, from its design
     matrix (``numpy.linalg.lstsq``; the minimum-norm solution when the design is rank
     deficient), its coefficients as the model reports them."""
-    X = design_matrix(model, x)
-    ys = as_float64(y)
+    w_star, loss = _least_squares(design_matrix(model, x), as_float64(y))
+    return Optimum(model.to_monomial(w_star), loss)
+
+
+def _least_squares(X: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, float]:
+    """``(w*, |X w* - y|^2)`` by ``numpy.linalg.lstsq`` (minimum norm when X is rank
+    deficient)."""
     w_star, *_ = np.linalg.lstsq(X, ys, rcond=None)
     residual = X @ w_star - ys
-    return Optimum(model.to_monomial(w_star), float(residual @ residual))
+    return w_star, float(residual @ residual)
 
 
 # --- the quadratic picture: what gradient descent on least squares does, exactly ------------
@@ -291,12 +296,10 @@ def quadratic_path(model: Any, x: Any, y: Any, w0: Any) -> QuadraticPath | None:
     X = design_matrix(model, x)
     if X is None:
         return None
-    ys = as_float64(y)
-    w_star, *_ = np.linalg.lstsq(X, ys, rcond=None)
-    residual = X @ w_star - ys
+    w_star, best = _least_squares(X, as_float64(y))
     spectrum = hessian_spectrum(model, x)
     e0 = spectrum.eigenvectors.T @ (np.asarray(w0, dtype=np.float64) - w_star)
-    return QuadraticPath(spectrum, float(residual @ residual), e0)
+    return QuadraticPath(spectrum, best, e0)
 
 
 @dataclass(frozen=True)
