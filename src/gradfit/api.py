@@ -8,6 +8,7 @@ one loop and reports a :class:`FitResult`.
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -43,7 +44,9 @@ def fit(
 ) -> FitResult:
     """Fit a model to ``(x, y)`` by gradient descent on the sum of squared errors.
 
-    ``model`` is ``poly`` (``degree``, ``basis``), ``legendre3`` or ``dynamic``; ``method`` is
+    ``model`` is ``poly`` (``degree``, ``basis``), ``legendre3``, ``dynamic``, or a formula in x
+    and named parameters such as ``"b1*(1 - exp(-b2*x))"`` (``init={"b1": 500, "b2": 1e-4}``;
+    parameters not named start at 1; see :mod:`gradfit.formula`); ``method`` is
     manual, autograd, nn, module, gram, or auto (gram for float64 poly fits of at least 10^4
     points, else manual; ``result.method`` says which ran); ``batch_size=B`` (and
     ``shuffle=True``) runs mini-batch SGD; ``optimizer`` one of sgd, momentum, nesterov,
@@ -79,13 +82,22 @@ def fit(
         steps=steps,
         log_every=log_every,
         seed=seed,
-        init=None if init is None else tuple(np.asarray(init, dtype=np.float64).ravel()),
+        init=_initial(init),
         target=None,
         points=max(_length(x), 1),
         scale=scale,
         **optimizer_options,
     ).validated()
     return execute(plan(config, data=(x, y)), on_log, reference)
+
+
+def _initial(init: Any) -> Any:
+    """``init`` as FitConfig takes it: named values as a dict, else a tuple of floats."""
+    if init is None:
+        return None
+    if isinstance(init, Mapping):
+        return {str(k): v for k, v in init.items()}
+    return tuple(np.asarray(init, dtype=np.float64).ravel())
 
 
 def run(

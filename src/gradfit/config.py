@@ -24,7 +24,7 @@ from .data import check_points, check_range
 from .errors import UsageError
 from .losses import LOSSES
 from .methods import CHOICES, TORCH_ONLY
-from .models import make_model
+from .models import is_formula, make_model
 from .optim import OptimizerSpec, check_lr
 from .options import BY_FIELD
 
@@ -92,6 +92,13 @@ class FitConfig:
         degree = _int_option(self, "degree")
         model = make_model(self.model, degree, self.basis)
         facts["model"] = model.kind
+        if not getattr(model, "scalable", True):
+            if data_options["scale"]:
+                raise UsageError(
+                    "--scale maps x to [-1, 1] for polynomials; a formula is fitted in x itself "
+                    "(its parameters mean what the formula says)"
+                )
+            data_options["scale"] = False
         if self.loss not in LOSSES:
             raise UsageError(f"unknown loss {self.loss!r}; choose one of: {', '.join(LOSSES)}")
         if self.method not in CHOICES:
@@ -102,17 +109,7 @@ class FitConfig:
         facts["optimizer"] = spec.name
         _check_combinations("optimizer", facts)
         scale_options = _scale_options(self, facts)
-        init = None
-        if self.init is not None:
-            try:
-                init = tuple(float(v) for v in self.init)
-            except (TypeError, ValueError):
-                raise UsageError(f"--init must be numbers, got {self.init!r}") from None
-            if not all(math.isfinite(v) for v in init):
-                raise UsageError("--init values must be finite")
-            if len(init) != model.n_params:
-                names = ",".join(model.param_names)
-                raise UsageError(f"--init has {len(init)} value(s) but {_size(model)} ({names})")
+        init = None if self.init is None else _initial_values(self.init, model)
         seed = None if self.seed is None else _int_option(self, "seed")
         points = check_points(self.points)
         if self.target is not None and points < model.n_params:
@@ -219,6 +216,8 @@ def _auto_by_default(config: FitConfig, scale: bool | None) -> bool:
     """
     if config.data is not None or scale:
         return True  # scaled data is well conditioned: the rate from its curvature is fast
+    if is_formula(config.model):  # no published rate: the curvature at the start gives one
+        return config.optimizer in ("sgd", "momentum", "nesterov")
     if config.target is None or config.model != "poly":
         return False
     if config.optimizer not in ("sgd", "momentum", "nesterov"):
@@ -232,10 +231,42 @@ def _normalised(value: Any) -> Any:
     return tuple(float(v) for v in value) if isinstance(value, (tuple, list)) else value
 
 
+def _initial_values(given: Any, model: Any) -> tuple[float, ...]:
+    """--init as one float per parameter, in the model's order: from numbers in that order, or
+    from ``{name: value}`` (a parameter not named takes the model's default start, when it has
+    one: 1.0 for a formula's)."""
+    names = list(model.param_names)
+    if isinstance(given, dict):
+        unknown = [k for k in given if k not in names]
+        if unknown:
+            raise UsageError(
+                f"--init names {unknown[0]!r}, which is not a parameter; "
+                f"the parameters are {', '.join(names)}"
+            )
+        defaults = model.default_init
+        missing = [k for k in names if k not in given]
+        if missing and defaults is None:
+            raise UsageError(f"--init gives no value for {', '.join(missing)}")
+        values: Any = [given[k] if k in given else defaults[i] for i, k in enumerate(names)]
+    else:
+        values = given
+    try:
+        init = tuple(float(v) for v in values)
+    except (TypeError, ValueError):
+        raise UsageError(f"--init must be numbers, got {given!r}") from None
+    if not all(math.isfinite(v) for v in init):
+        raise UsageError("--init values must be finite")
+    if len(init) != model.n_params:
+        raise UsageError(f"--init has {len(init)} value(s) but {_size(model)} ({','.join(names)})")
+    return init
+
+
 def _size(model: Any) -> str:
     """'a degree-3 polynomial has 4 coefficients' or 'the legendre3 model has 4 parameters'."""
     if model.kind == "poly":
         return f"a degree-{model.degree} polynomial has {model.n_params} coefficients"
+    if model.kind == "formula":
+        return f"the formula has {model.n_params} parameters"
     return f"the {model.kind} model has {model.n_params} parameters"
 
 
@@ -435,6 +466,8 @@ def _count(model: Any) -> str:
     """'4 coefficients of a degree-3 polynomial' or '4 parameters of the legendre3 model'."""
     if model.kind == "poly":
         return f"{model.n_params} coefficients of a degree-{model.degree} polynomial"
+    if model.kind == "formula":
+        return f"{model.n_params} parameters of the formula"
     return f"{model.n_params} parameters of the {model.kind} model"
 
 

@@ -167,9 +167,10 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "model",
         ("--model",),
-        "{choices} (default: {default})",
+        "{choices} (default: {default}), or a formula in x and named parameters such as "
+        "'a*exp(-b*x) + c' (docs/models.md)",
         "model",
-        metavar="NAME",
+        metavar="NAME|FORMULA",
         choices=MODELS,
     ),
     Option(
@@ -193,10 +194,11 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "init",
         ("--init",),
-        "explicit initial parameters, lowest power first, one per parameter",
+        "initial parameters: one number per parameter, lowest power first, or name=value "
+        "pairs such as b1=500,b2=1e-4 (a formula's parameters not named start at 1)",
         "model",
         type="numbers",
-        metavar="C0,C1,...",
+        metavar="C0,C1,...|NAME=V,...",
     ),
     # training
     Option(

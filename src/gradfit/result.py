@@ -58,6 +58,8 @@ class FitResult:
 
     def predict(self, x: Any) -> np.ndarray:
         """The fitted model at ``x`` (float64 NumPy); in the scaled variable when scaled."""
+        if self.model.kind == "formula":
+            return self.model.predict(self.params, x)
         return evaluate(x, self.coef, self.domain, self.scaled_coef)
 
     def to_polynomial(self) -> np.polynomial.Polynomial:
@@ -86,8 +88,12 @@ class FitResult:
         return self.model.format(self.params)
 
     def monomial_formula(self) -> str:
-        """The same fit in powers of x (the expected prediction for the dynamic net)."""
+        """The same fit in powers of x (the expected prediction for the dynamic net); a formula
+        has no powers of x: its own formula."""
         from .models import format_polynomial
+
+        if self.model.kind == "formula":
+            return self.formula()
 
         return format_polynomial(self.coef)
 

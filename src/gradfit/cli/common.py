@@ -70,12 +70,25 @@ def learning_rate(text: str) -> float | str:
         raise argparse.ArgumentTypeError(f"not a number or 'auto': {text!r}") from None
 
 
-def number_list(text: str) -> tuple[float, ...]:
-    """'c0,c1,...' (commas or spaces) as a tuple of numbers (pi allowed)."""
-    parts = [p for p in re.split(r"[,\s]+", text.strip()) if p]
+def number_list(text: str) -> tuple[float, ...] | dict[str, float]:
+    """'c0,c1,...' (commas or spaces) as a tuple of numbers (pi allowed), or 'b1=500,b2=1e-4'
+    as a dict of named numbers."""
+    parts = [p for p in re.split(r"[,\s]+", re.sub(r"\s*=\s*", "=", text.strip())) if p]
     if not parts:
-        raise argparse.ArgumentTypeError("expected numbers c0,c1,...")
-    return tuple(number(p) for p in parts)
+        raise argparse.ArgumentTypeError("expected numbers c0,c1,... or name=value pairs")
+    if not any("=" in p for p in parts):
+        return tuple(number(p) for p in parts)
+    named: dict[str, float] = {}
+    for part in parts:
+        name, _, value = part.partition("=")
+        if not name.isidentifier() or not value:
+            raise argparse.ArgumentTypeError(
+                f"expected name=value pairs such as b1=500,b2=1e-4, got {part[:40]!r}"
+            )
+        if name in named:
+            raise argparse.ArgumentTypeError(f"{name} is given twice")
+        named[name] = number(value)
+    return named
 
 
 def name_list(text: str) -> list[str]:

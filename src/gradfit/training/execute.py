@@ -133,7 +133,7 @@ def result_of(
     optimum = plan.optimum  # known already, in the loss's units
     if optimum is None and stats is not None:  # from the same statistics: no second pass
         optimum = _in_loss_units(optimum_in_x(stats, model, domain), plan)
-    elif optimum is None and reference:
+    elif optimum is None and reference and (model.reference_degree is not None or model.linear):
         x, y = plan.problem.x, plan.problem.y
         if model.reference_degree is not None:
             least_squares = closed_form(x, y, model.reference_degree)
