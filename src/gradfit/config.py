@@ -49,6 +49,7 @@ class FitConfig:
     eps: float = 1e-8
     alpha: float = 0.99
     guard: bool = True  # stop a diverging run at the step it diverges
+    precondition: bool = False  # first-order steps on w / s, s from the Jacobian at the start
     steps: int = 2000
     log_every: int = 100
     seed: int | None = None  # None: a fresh seed is drawn and reported
@@ -163,6 +164,8 @@ class FitConfig:
         d["init"] = None if self.init is None else list(self.init)
         return d
 
+
+SECOND_ORDER = ("lm", "gauss-newton")  # optimizers that step from the Jacobian
 
 # Bounds that keep a run's numbers representable and its wait finite.
 MAX_POINTS = 2**53  # every index exact in float64
@@ -379,6 +382,59 @@ COMBINATIONS: tuple[Combination, ...] = (
         {"method": _one_of("gram"), "optimizer": _one_of("lbfgs")},
         "the gram method runs gradfit's own optimizers (sgd, momentum, nesterov, "
         "rmsprop, adam); for lbfgs use --method manual --backend torch",
+    ),
+    Combination(
+        "scale",
+        {"optimizer": _one_of(*SECOND_ORDER), "method": _one_of("gram", "nn", "module")},
+        "--optimizer {optimizer} takes its steps from the model's Jacobian: use --method "
+        "manual (the hand-derived one) or autograd (torch's)",
+    ),
+    Combination(
+        "scale",
+        {"precondition": _on, "method": _one_of("autograd", "nn", "module")},
+        "--precondition scales gradfit's own optimizers; use --method manual (or gram)",
+    ),
+    Combination(
+        "scale",
+        {"precondition": _on, "optimizer": _one_of("lbfgs", *SECOND_ORDER)},
+        "--precondition is for the first-order optimizers (sgd, momentum, nesterov, rmsprop, "
+        "adam); {optimizer} does not need it",
+    ),
+    Combination(
+        "long",
+        {"precondition": _on, "workers": _given},
+        "--precondition runs in one process for now (no --workers)",
+    ),
+    Combination(
+        "long",
+        {"precondition": _on, "distributed": _on},
+        "--precondition runs in one process for now (no --distributed)",
+    ),
+    Combination(
+        "scale",
+        {"optimizer": _one_of(*SECOND_ORDER), "batch_size": _given},
+        "--optimizer {optimizer} solves for all the points at once; --batch-size does not apply",
+    ),
+    Combination(
+        "long",
+        {"optimizer": _one_of(*SECOND_ORDER), "checkpoint": _given},
+        "--optimizer {optimizer} stops when converged, in few steps: --checkpoint is not "
+        "supported with it yet",
+    ),
+    Combination(
+        "long",
+        {"optimizer": _one_of(*SECOND_ORDER), "resume": _given},
+        "--optimizer {optimizer} runs cannot be resumed yet",
+    ),
+    Combination(
+        "long",
+        {"optimizer": _one_of(*SECOND_ORDER), "distributed": _on},
+        "--optimizer {optimizer} runs in one process for now (no --distributed)",
+    ),
+    Combination(
+        "long",
+        {"optimizer": _one_of(*SECOND_ORDER), "workers": _given},
+        "--optimizer {optimizer} runs in one process for now (no --workers)",
     ),
     Combination(
         "long",

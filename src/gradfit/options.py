@@ -246,6 +246,14 @@ OPTIONS: tuple[Option, ...] = (
         "float",
     ),
     Option(
+        "precondition",
+        ("--precondition",),
+        "scale each parameter by its Jacobian column's norm at the start (diagonal "
+        "preconditioning) so that parameters of very different sizes share one learning rate",
+        "training",
+        action="store_true",
+    ),
+    Option(
         "guard",
         ("--no-guard",),
         "let a diverging run go on (by default a loss that is not finite or grows past "

@@ -51,6 +51,7 @@ from .understand.analysis import (
     Spectrum,
     auto_learning_rate,
     gram_spectrum,
+    hessian_gram,
     hessian_spectrum,
     path_from_statistics,
     quadratic_path,
@@ -150,6 +151,8 @@ def plan(
             record.method, model, n_rows, be.dtype, config.optimizer, config.batch_size
         )
     init = initial_params(model, config.init, seed)
+    if model.kind == "formula" and isinstance(read, Problem):
+        check_start(model, read, init)
     problem, stats, spectrum, optimum = read, None, None, None
     if method == "gram":  # one pass over the data; nothing of size N is made
         trained, domain, stats = gram_view(config, read, model, comm)
@@ -174,6 +177,12 @@ def plan(
     path = None
     if config.lr == "auto":
         path = _budget_path(config, model, trained, init, stats, spectrum)
+    scales = None
+    if config.precondition:  # the curvature that matters is that of u = w / s
+        gram = stats.gram if stats is not None else hessian_gram(model, x, init)[0]
+        scales = preconditioner(gram)
+        spectrum = gram_spectrum(scales[:, None] * gram * scales[None, :], model.linear)
+        path = None
     factor = 1.0 if loss.factor is None else loss.factor
     if factor != 1.0:  # the analysis is in sum-of-squares units: scale it to this loss
         curvature_rule = config.optimizer in ("sgd", "momentum", "nesterov")
@@ -215,7 +224,10 @@ def plan(
         init=init,
         method=method,
         method_why=why,
-        spec=spec_config.optimizer_spec(model),
+        spec=replace(
+            spec_config.optimizer_spec(model),
+            scales=None if scales is None else tuple(scales.tolist()),
+        ),
         lr_auto=lr_auto,
         resume=resume,
         record=record,
@@ -237,6 +249,13 @@ def _budget_path(
     if stats is not None:
         return path_from_statistics(stats, spectrum, init)
     return quadratic_path(model, trained.x, trained.y, init)
+
+
+def preconditioner(gram: np.ndarray) -> np.ndarray:
+    """``s_k = 1 / |J[:, k]|`` from ``G = J^T J`` (1 for a column that is all zeros)."""
+    norms = np.sqrt(np.clip(np.diag(gram), 0.0, None))
+    with np.errstate(divide="ignore"):
+        return np.where((norms > 0) & np.isfinite(norms), 1.0 / norms, 1.0)
 
 
 def _uses_seed(config: FitConfig, model: Model) -> bool:
@@ -262,6 +281,21 @@ def initial_params(model: Model, init: Any, seed: int) -> np.ndarray:
     if model.default_init is not None:
         return np.asarray(model.default_init, dtype=np.float64)
     return np.random.default_rng(seed).standard_normal(model.n_params)
+
+
+def check_start(model: Model, problem: Problem, init: np.ndarray) -> None:
+    """A formula must be finite at every data point at its initial parameters: else say where,
+    in one line, before any step (``a*log(x - b)`` with b = 1 on x in [0, 1])."""
+    x = as_float64(problem.x)
+    y_pred = np.broadcast_to(model.predict(init, x), x.shape)
+    bad = ~np.isfinite(y_pred)
+    if bad.any():
+        named = ", ".join(f"{p}={v:g}" for p, v in zip(model.param_names, init, strict=True))
+        raise UsageError(
+            f"the formula {model.text!r} is not finite at {int(bad.sum())} of {x.size} "
+            f"points at its initial parameters ({named}), e.g. at x = {x[bad][0]:g}; "
+            "give other --init values"
+        )
 
 
 # --- the data ------------------------------------------------------------------------------

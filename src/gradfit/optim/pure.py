@@ -144,11 +144,45 @@ class Adam:
         return descend(params, step_size, m / denom), AdamState(t, m, v)
 
 
-ArrayOptimizer = SGD | RMSprop | Adam
+@dataclass(frozen=True)
+class Preconditioned:
+    """``inner`` run on the scaled parameters ``u = w / s`` (``--precondition``).
+
+    With ``s_k = 1 / |J[:, k]|`` (the Jacobian's column norms at the start) every parameter
+    moves the predictions by about as much per unit of ``u``: a parameter of size 1e-4 and one
+    of size 500 become alike, and one learning rate suits both. The gradient in ``u`` is
+    ``s * grad``; the state is ``inner``'s own record (about ``u``), so a checkpoint holds it as
+    it would the plain optimizer's.
+    """
+
+    inner: SGD | RMSprop | Adam
+    scales: tuple[float, ...]
+
+    def _s(self, like: Any) -> Any:
+        from array_api_compat import device
+
+        return namespace(like).asarray(self.scales, dtype=like.dtype, device=device(like))
+
+    def init(self, params: Any) -> State:
+        return self.inner.init(params / self._s(params))
+
+    def update(self, grad: Any, state: State, params: Any) -> tuple[Any, State]:
+        s = self._s(params)
+        u, state = self.inner.update(grad * s, state, params / s)
+        return u * s, state
+
+
+ArrayOptimizer = SGD | RMSprop | Adam | Preconditioned
 
 
 def make_array_optimizer(spec: OptimizerSpec) -> ArrayOptimizer:
-    """gradfit's own optimizer for ``spec`` (NumPy or torch arrays). No L-BFGS here."""
+    """gradfit's own optimizer for ``spec`` (NumPy or torch arrays), preconditioned when
+    ``spec.scales`` says so. No L-BFGS here."""
+    plain = _plain_optimizer(spec)
+    return plain if spec.scales is None else Preconditioned(plain, tuple(spec.scales))
+
+
+def _plain_optimizer(spec: OptimizerSpec) -> SGD | RMSprop | Adam:
     if spec.name == "sgd":
         return SGD(spec.lr, spec.effective_momentum) if spec.momentum else SGD(spec.lr)
     if spec.name in ("momentum", "nesterov"):

@@ -13,7 +13,7 @@ from typing import Any
 
 from ..errors import UsageError
 
-OPTIMIZERS = ("sgd", "momentum", "nesterov", "rmsprop", "adam", "lbfgs")
+OPTIMIZERS = ("sgd", "momentum", "nesterov", "rmsprop", "adam", "lbfgs", "lm", "gauss-newton")
 DESCRIPTIONS = {
     "sgd": "plain gradient descent, w -= lr * grad (the article)",
     "momentum": "SGD with heavy-ball momentum (torch.optim.SGD(momentum=...))",
@@ -21,6 +21,10 @@ DESCRIPTIONS = {
     "rmsprop": "RMSprop: steps scaled by a running RMS of the gradient",
     "adam": "Adam: momentum plus per-parameter RMS scaling, bias-corrected",
     "lbfgs": "L-BFGS quasi-Newton with torch.optim.LBFGS (torch backend only)",
+    "lm": "Levenberg-Marquardt: Gauss-Newton steps from the Jacobian, damped toward gradient "
+    "descent; stops when converged (--steps is the maximum; no --lr)",
+    "gauss-newton": "undamped Gauss-Newton steps: solve the linearised least squares each step "
+    "(fast near a solution, may diverge far from one)",
 }
 
 
@@ -39,6 +43,8 @@ class OptimizerSpec:
     betas: tuple[float, float] = (0.9, 0.999)
     eps: float = 1e-8
     alpha: float = 0.99
+    # --precondition: u = w / scales is what moves (see gradfit.optim.pure.Preconditioned)
+    scales: tuple[float, ...] | None = None
 
     def validated(self) -> OptimizerSpec:
         """This spec, checked: a one-line :class:`UsageError` for the first bad value."""
@@ -79,6 +85,8 @@ class OptimizerSpec:
             hp.update(alpha=self.alpha, eps=self.eps)
         if self.name == "adam":
             hp.update(betas=list(self.betas), eps=self.eps)
+        if self.scales is not None:
+            hp["precondition"] = [float(s) for s in self.scales]
         return hp
 
 

@@ -3,7 +3,9 @@
 Every run starts from the same initial parameters (drawn once from the seed, or ``init``), on
 the same problem, so the columns answer "do these ways of computing agree, and if not, by how
 much?": final loss, distance to the closed-form optimum, largest coefficient difference from
-the first run, and time per step.
+the first run, and time per step. A formula model has no closed form: the reference is then the
+best run of the table (lowest final loss), so the columns say how far each run stopped from the
+best anyone found - and in how many steps (Levenberg-Marquardt stops when converged).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..api import run
-from ..config import FitConfig
+from ..config import SECOND_ORDER, FitConfig
 from ..errors import FitFailedError, UsageError
 from ..methods import TORCH_ONLY
 from ..plan import plan
@@ -39,6 +41,7 @@ class CompareRow:
     optimum_distance: float = math.nan  # max |coef - optimum coef|
     first_difference: float = math.nan  # max |coef - coef of the first successful run|
     step_seconds: float = math.nan
+    steps: int = 0  # steps run (fewer than asked when the optimizer converged and stopped)
     error: str | None = None
     history: list[tuple[int, float]] = field(default_factory=list)
 
@@ -57,6 +60,7 @@ class Comparison:
     rows: list[CompareRow]
     skipped: list[str]
     data: Any = field(default=None, repr=False)  # the problem (numpy float64), for plots
+    best_found: bool = False  # the optimum is the best run's (no closed form: a formula)
 
     def to_dict(self) -> dict[str, Any]:
         def num(v: float) -> float | None:
@@ -68,7 +72,11 @@ class Comparison:
             "init_params": self.init.tolist(),
             "optimum": None
             if self.optimum is None
-            else {"coef": self.optimum.coef.tolist(), "loss": num(self.optimum.loss)},
+            else {
+                "coef": self.optimum.coef.tolist(),
+                "loss": num(self.optimum.loss),
+                "kind": "best run" if self.best_found else "closed form",
+            },
             "runs": [
                 {
                     "method": r.method,
@@ -81,6 +89,7 @@ class Comparison:
                     "optimum_distance": num(r.optimum_distance),
                     "first_difference": num(r.first_difference),
                     "step_seconds": num(r.step_seconds),
+                    "steps": r.steps,
                     "error": r.error,
                 }
                 for r in self.rows
@@ -113,13 +122,16 @@ def compare(
             skipped.append(f"{method}/{backend}/{optimizer} ({method} needs torch)")
         elif optimizer == "lbfgs" and backend == "numpy":
             skipped.append(f"{method}/{backend}/{optimizer} (lbfgs needs torch)")
+        elif optimizer in SECOND_ORDER and method not in ("manual", "autograd"):
+            skipped.append(f"{method}/{backend}/{optimizer} ({optimizer} needs a Jacobian)")
         else:
             combos.append((method, backend, optimizer))
     if not combos:
         raise UsageError("no runnable combination: " + "; ".join(skipped))
 
     problem, model = reference.problem, reference.model
-    optimum = closed_form(problem.x, problem.y, model.reference_degree)
+    best_found = model.reference_degree is None
+    optimum = None if best_found else closed_form(problem.x, problem.y, model.reference_degree)
 
     rows: list[CompareRow] = []
     first: np.ndarray | None = None
@@ -137,19 +149,34 @@ def compare(
         row.dtype = result.dtype
         row.final_loss = result.final_loss
         row.coef = coef.tolist()
-        row.excess_loss = result.final_loss - optimum.loss
-        opt = np.zeros(max(coef.size, optimum.coef.size))
-        opt[: optimum.coef.size] = optimum.coef
-        padded = np.zeros_like(opt)
-        padded[: coef.size] = coef
-        row.optimum_distance = float(np.max(np.abs(padded - opt)))
         if first is None:
             first = coef
         row.first_difference = float(np.max(np.abs(coef - first)))
-        row.step_seconds = result.timings["loop_s"] / cfg.steps
+        row.steps = result.steps_done or cfg.steps
+        row.step_seconds = result.timings["loop_s"] / row.steps
         row.history = result.loss_history
         rows.append(row)
-    return Comparison(config, init, optimum, rows, skipped, problem)
+    if best_found:
+        done = [r for r in rows if r.error is None and math.isfinite(r.final_loss)]
+        if done:
+            best = min(done, key=lambda r: r.final_loss)
+            optimum = Optimum(np.array(best.coef), best.final_loss)
+    if optimum is not None:
+        for row in rows:
+            if row.error is None:
+                _distances(row, optimum)
+    return Comparison(config, init, optimum, rows, skipped, problem, best_found)
+
+
+def _distances(row: CompareRow, optimum: Optimum) -> None:
+    """The row's excess loss and largest coefficient distance from ``optimum``."""
+    coef = np.array(row.coef)
+    row.excess_loss = row.final_loss - optimum.loss
+    opt = np.zeros(max(coef.size, optimum.coef.size))
+    opt[: optimum.coef.size] = optimum.coef
+    padded = np.zeros_like(opt)
+    padded[: coef.size] = coef
+    row.optimum_distance = float(np.max(np.abs(padded - opt)))
 
 
 def format_table(comparison: Comparison) -> str:
@@ -161,12 +188,14 @@ def format_table(comparison: Comparison) -> str:
         "loss - optimum",
         "|coef - optimum|",
         "|coef - first|",
+        "steps",
         "us/step",
     ]
     lines = []
     for r in comparison.rows:
         if r.error:
-            lines.append([r.label, r.dtype or "-", "failed: " + r.error, "", "", "", ""])
+            short = r.error.split(" (")[0].split(";")[0]  # the whole message is in the JSON
+            lines.append([r.label, r.dtype or "-", "failed: " + short, "", "", "", "", ""])
             continue
         lines.append(
             [
@@ -176,6 +205,7 @@ def format_table(comparison: Comparison) -> str:
                 f"{r.excess_loss:.3e}",
                 f"{r.optimum_distance:.3e}",
                 f"{r.first_difference:.3e}",
+                str(r.steps),
                 f"{r.step_seconds * 1e6:.1f}",
             ]
         )
@@ -197,13 +227,17 @@ def format_table(comparison: Comparison) -> str:
         f"same start for every run: {', '.join(f'{v:.6g}' for v in comparison.init)} "
         f"(seed {c.seed}); {c.steps} steps, lr {c.lr}"
     )
-    if opt is not None:
+    if opt is not None and comparison.best_found:
+        out.append(f"optimum: the best run's, loss {opt.loss:.10g} (a formula has no closed form)")
+    elif opt is not None:
         out.append(f"closed-form least-squares optimum: loss {opt.loss:.10g}")
-    out.append("loss - optimum: how far above the least-squares optimum's loss the run ended")
+    out.append("loss - optimum: how far above the optimum's loss the run ended")
+    what = "parameters" if comparison.best_found else "monomial coefficients"
     out.append(
-        "|coef - optimum|, |coef - first|: largest absolute difference of the monomial "
-        "coefficients from the optimum's and from the first run's"
+        f"|coef - optimum|, |coef - first|: largest absolute difference of the {what} "
+        "from the optimum's and from the first run's"
     )
+    out.append("steps: steps run (lm and gauss-newton stop when converged)")
     out.append("us/step: microseconds per training step")
     for s in comparison.skipped:
         out.append(f"skipped: {s}")
