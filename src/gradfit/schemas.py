@@ -213,7 +213,11 @@ CHECKPOINT_SCHEMA: dict[str, Any] = {
     "$defs": {
         "encoded": ENCODED,
         # a dict's key: a scalar (hashable), as the states gradfit writes have
-        "pair": _pair({"type": _SCALAR}, {"$ref": "#/$defs/encoded"}, "a [key, value] pair"),
+        "pair": _pair(
+            {"type": _SCALAR, "description": "a number, a string, true, false or null (a key)"},
+            {"$ref": "#/$defs/encoded"},
+            "a [key, value] pair",
+        ),
         "field": _pair(STRING, {"$ref": "#/$defs/encoded"}, "a [name, value] pair"),
     },
 }
@@ -248,7 +252,11 @@ def _first_error(doc: Any, schema: dict[str, Any]) -> Any:
         from jsonschema.validators import Draft202012Validator
 
         entry = _VALIDATORS[id(schema)] = (schema, Draft202012Validator(schema))
-    return best_match(entry[1].iter_errors(doc))
+    errors = list(entry[1].iter_errors(doc))
+    # A field's own error before one from a rule across fields ("if"/"then"), which may only
+    # be its consequence (a bad "domain" also fails "then it has scaled_coef").
+    own = [e for e in errors if not (e.schema_path and e.schema_path[0] in ("then", "else"))]
+    return best_match(own or errors)
 
 
 def nesting_depth(doc: Any) -> int:
@@ -266,9 +274,12 @@ def nesting_depth(doc: Any) -> int:
 
 def describe(error: Any, what: str) -> str:
     """One jsonschema error in words: ``"coef"[2] must be a finite number, got "x"``."""
-    # An error inside one branch of anyOf is worded as the whole choice, which has the words.
-    while error.parent is not None and error.parent.validator in ("anyOf", "oneOf"):
-        error = error.parent
+    # An error of one branch of anyOf at the choice's own place (no branch fits) is worded as
+    # the choice; one deeper inside a branch (it got past the choice) is worded as itself.
+    parent = error.parent
+    choice = parent is not None and parent.validator in ("anyOf", "oneOf")
+    if choice and len(error.absolute_path) <= len(parent.absolute_path):
+        error = parent
     where = pointer(error.absolute_path, what)
     if error.validator == "required":
         missing = next(k for k in error.validator_value if k not in error.instance)
