@@ -131,12 +131,15 @@ BAD_MODELS = [
      "written by a newer gradfit: upgrade gradfit"),
     ("other kind", lambda p: _edit(p, kind="net"), "holds a 'net' model"),
     ("coef not numbers", lambda p: _edit(p, coef=[1, "2"]),
-     "corrupt gradfit model file: 'coef' must be a list of finite numbers"),
-    ("coef null", lambda p: _edit(p, coef=[1, None]), "'coef' must be a list of finite numbers"),
-    ("degree mismatch", lambda p: _edit(p, degree=5), "'degree' is 5 but 'coef' has 2 values"),
-    ("bad domain", lambda p: _edit(p, domain=[3, 1]), "'domain' must be two numbers lo < hi"),
+     'm.json: "coef"[1] must be a finite number, got "2"'),
+    ("coef null", lambda p: _edit(p, coef=[1, None]),
+     '"coef"[1] must be a finite number, got null'),
+    ("degree mismatch", lambda p: _edit(p, degree=5), '"degree" is 5 but "coef" has 2 values'),
+    ("bad domain", lambda p: _edit(p, domain=[3, 1]), '"domain" must be two numbers lo < hi'),
     ("scaled_coef short", lambda p: _edit(p, scaled_coef=[1.0]),
-     "'scaled_coef' has 1 values but 'coef' has 2"),
+     '"scaled_coef" has 1 values but "coef" has 2'),
+    ("other basis", lambda p: _edit(p, basis="legendre"),
+     '"basis" must be "monomial" (the basis of "coef"), got "legendre"'),
 ]  # fmt: skip
 
 

@@ -41,6 +41,7 @@ from .data import WINDOW, Domain, evaluate
 from .errors import UsageError
 from .models import format_polynomial
 from .outputs import dumps, write_text_atomic
+from .schemas import MODEL_KINDS, check_document, model_schema
 
 SCHEMA = "gradfit.model/1"
 SCHEMA_PREFIX = "gradfit.model/"
@@ -166,7 +167,9 @@ def load(path: str | os.PathLike[str]) -> SavedModel:
     if not text.strip():
         raise UsageError(f"{label} is empty, not a gradfit model file")
     try:
-        doc = json.loads(text)
+        doc = json.loads(text, parse_constant=_not_json)
+    except _NotJSON as exc:  # gradfit writes strict JSON: a NaN is a damaged or foreign file
+        raise UsageError(f"{label} is not a valid gradfit model file: {exc}") from None
     except json.JSONDecodeError as exc:
         raise UsageError(
             f"{label} is not a valid gradfit model file: invalid JSON at line {exc.lineno}, "
@@ -195,54 +198,38 @@ def from_document(doc: Any, label: str = "model") -> SavedModel:
             + ("; it was probably written by a newer gradfit: upgrade gradfit" if newer else "")
         )
 
-    def corrupt(what: str) -> UsageError:
-        return UsageError(f"{label} is a corrupt gradfit model file: {what}")
+    kind = doc.get("kind")
+    if not (isinstance(kind, str) and kind in MODEL_KINDS):
+        raise UsageError(f"{label} holds a {_clip(kind)} model, which this gradfit cannot evaluate")
+    check_document(doc, model_schema(kind), "gradfit model file", label)
 
-    if doc.get("kind") != "polynomial" or doc.get("basis") != "monomial":
-        raise UsageError(
-            f"{label} holds a {doc.get('kind')!r} model in the {doc.get('basis')!r} basis, "
-            "which this gradfit cannot evaluate"
-        )
-    coef = _numbers(doc.get("coef"), "coef", corrupt)
-    if not coef.size:
-        raise corrupt("'coef' is empty")
+    # What the schema cannot say: facts across fields.
+    def corrupt(what: str) -> UsageError:
+        return UsageError(f"{label}: {what}")
+
+    coef = np.asarray(doc["coef"], dtype=np.float64)
     degree = doc.get("degree")
     if degree is not None and degree != coef.size - 1:
-        raise corrupt(f"'degree' is {_clip(degree)} but 'coef' has {coef.size} values")
+        raise corrupt(f'"degree" is {_clip(degree)} but "coef" has {coef.size} values')
     domain = None
     scaled = None
     if doc.get("domain") is not None:
-        lo_hi = _numbers(doc.get("domain"), "domain", corrupt)
-        if lo_hi.size != 2 or not lo_hi[0] < lo_hi[1]:
-            raise corrupt("'domain' must be two numbers lo < hi")
-        window = doc.get("window")
-        if window is not None and (not isinstance(window, list) or window != list(WINDOW)):
-            raise corrupt(f"'window' must be {list(WINDOW)}, got {window!r}")
-        domain = Domain(float(lo_hi[0]), float(lo_hi[1]))
-        scaled = _numbers(doc.get("scaled_coef"), "scaled_coef", corrupt)
+        lo, hi = (float(v) for v in doc["domain"])
+        if not lo < hi:
+            raise corrupt(f'"domain" must be two numbers lo < hi, got [{lo:g}, {hi:g}]')
+        domain = Domain(lo, hi)
+        scaled = np.asarray(doc["scaled_coef"], dtype=np.float64)
         if scaled.size != coef.size:
-            raise corrupt(f"'scaled_coef' has {scaled.size} values but 'coef' has {coef.size}")
-    names = [doc.get("x_name", "x"), doc.get("y_name", "y")]
-    if not all(isinstance(n, str) for n in names):
-        raise corrupt("'x_name' and 'y_name' must be strings")
-    return SavedModel(coef, domain, scaled, names[0], names[1], doc)
+            raise corrupt(f'"scaled_coef" has {scaled.size} values but "coef" has {coef.size}')
+    return SavedModel(coef, domain, scaled, doc.get("x_name", "x"), doc.get("y_name", "y"), doc)
 
 
-def _numbers(value: Any, name: str, corrupt: Any) -> np.ndarray:
-    ok = isinstance(value, list) and all(_finite_number(v) for v in value)
-    if not ok:
-        raise corrupt(f"{name!r} must be a list of finite numbers, got {_clip(value)}")
-    return np.asarray(value, dtype=np.float64)
+class _NotJSON(ValueError):
+    """NaN or Infinity in a model file: Python's json reads them, JSON has no such tokens."""
 
 
-def _finite_number(v: Any) -> bool:
-    """A JSON number that is a finite float64 (a 400-digit integer is not)."""
-    if isinstance(v, bool) or not isinstance(v, (int, float)):
-        return False
-    try:
-        return math.isfinite(float(v))
-    except OverflowError:
-        return False
+def _not_json(token: str) -> Any:
+    raise _NotJSON(f"{token} is not JSON (a model file holds finite numbers only)")
 
 
 def _clip(value: Any) -> str:

@@ -29,11 +29,11 @@ class ParquetTable(Table):
         self.label = label
         pq = _import_pyarrow(label)
         try:
-            self.file = pq.ParquetFile(path)
+            self.file = _open(pq, path)
         except Exception as exc:  # pyarrow raises ArrowInvalid, ArrowIOError, ...
             if isinstance(exc, OSError) and exc.errno is not None:
                 raise  # the system's refusal (permissions): open_table says "cannot read"
-            raise UsageError(f"cannot read {label} as Parquet: {short(exc)}") from None
+            raise UsageError(f"cannot read {label} as Parquet: {_why(exc)}") from None
         self.names = list(self.file.schema_arrow.names)
 
     def rows_in_file(self) -> int:
@@ -76,10 +76,13 @@ class ParquetTable(Table):
                 row += batch.num_rows
         except UsageError:
             raise
-        except Exception as exc:  # a corrupt page, ...
+        except Exception as exc:  # a corrupt page (OSError without errno, ArrowInvalid), ...
             if isinstance(exc, OSError) and exc.errno is not None:
                 raise cannot_read(self.label, exc) from None
-            raise UsageError(f"cannot read {self.label} as Parquet: {short(exc)}") from None
+            rows = f"rows {row} to {min(row + size, last) - 1}"  # the batch being read
+            raise UsageError(
+                f"cannot read {self.label} as Parquet ({rows}, 0-based): {_why(exc)}"
+            ) from None
 
     def _floats(self, column: Any, name: str, row: int) -> np.ndarray:
         """A batch's column as float64; text parsed cell by cell (``row``: its first row)."""
@@ -120,6 +123,21 @@ def _batches(pf: Any, names: list[str], size: int, first: int, last: int) -> Ite
         row += batch.num_rows
         if b > a:
             yield batch.slice(a, b - a)
+
+
+def _open(pq: Any, path: Path) -> Any:
+    """The file's footer read; each page read later is checked against its CRC when the file
+    has one (pyarrow >= 15), so that a damaged page is an error, not wrong numbers."""
+    try:
+        return pq.ParquetFile(path, page_checksum_verification=True)
+    except TypeError:  # pyarrow 14 has no such option: pages are read unchecked
+        return pq.ParquetFile(path)
+
+
+def _why(exc: BaseException) -> str:
+    """pyarrow's message, its first line, with control characters escaped (a corrupt page's
+    message can quote the raw bytes it choked on)."""
+    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in short(exc)).strip()
 
 
 def _import_pyarrow(label: str) -> Any:

@@ -36,6 +36,7 @@ import numpy as np
 from ..data.npy import BAD_ARCHIVE, oversized_member
 from ..errors import UsageError
 from ..outputs import atomic_output
+from ..schemas import CHECKPOINT_SCHEMA, check_document
 
 SCHEMA = "gradfit.checkpoint/2"  # 2: optimizer states are records (1: dicts with a namespace)
 SCHEMA_PREFIX = "gradfit.checkpoint/"
@@ -130,23 +131,29 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
                 "--resume, or resume it with the gradfit that wrote it"
             )
         raise UsageError(f"cannot resume from {p}: schema {found!r}, expected {SCHEMA!r}")
+    check_document(meta, CHECKPOINT_SCHEMA, "checkpoint metadata", f"cannot resume from {p}")
     try:
-        ckpt = Checkpoint(
-            step=int(meta["step"]),
-            state=_decode(meta["state"], arrays),
-            history=[(int(t), float(v)) for t, v in meta["history"]],
-            config=dict(meta["config"]),
-            seed=int(meta["seed"]),
-            method=str(meta["method"]),
-            backend=str(meta["backend"]),
-            dtype=str(meta["dtype"]),
-            bound=None if meta["bound"] is None else float(meta["bound"]),
-            extra=dict(meta.get("extra") or {}),
-        )
-    except (KeyError, TypeError, ValueError, AttributeError, RecursionError):
-        raise UsageError(f"cannot resume from {p}: the checkpoint is incomplete") from None
-    if ckpt.step < 0:  # a run would count up from it: from -2**63, for ever
-        raise UsageError(f"cannot resume from {p}: its step count {ckpt.step} is negative")
+        state = _decode(meta["state"], arrays)
+    except KeyError as exc:  # the metadata names an array member the archive does not hold
+        raise UsageError(
+            f"cannot resume from {p}: the checkpoint names an array {_shown(exc.args[0])} "
+            "that it does not hold"
+        ) from None
+    except (TypeError, ValueError):  # an array torch cannot hold (strings, dates) as a tensor
+        raise UsageError(f"cannot resume from {p}: its state holds an unusable array") from None
+    bound = meta["bound"]
+    ckpt = Checkpoint(
+        step=int(meta["step"]),
+        state=state,
+        history=[(int(t), float(v)) for t, v in meta["history"]],
+        config=meta["config"],
+        seed=int(meta["seed"]),
+        method=meta["method"],
+        backend=meta["backend"],
+        dtype=meta["dtype"],
+        bound=None if bound is None else float(bound),
+        extra=meta.get("extra") or {},
+    )
     _check_options(ckpt, p)
     return ckpt
 
@@ -267,9 +274,12 @@ def _decode(obj: Any, arrays: dict[str, np.ndarray]) -> Any:
         return tuple(_decode(v, arrays) for v in obj["__tuple__"])
     if "__dict__" in obj:
         return {_decode(k, arrays): _decode(v, arrays) for k, v in obj["__dict__"]}
-    if "__record__" in obj:
-        return {str(k): _decode(v, arrays) for k, v in obj["fields"]}
-    raise ValueError("unknown entry in checkpoint")
+    return {str(k): _decode(v, arrays) for k, v in obj["fields"]}  # a record (the schema's last)
+
+
+def _shown(key: object) -> str:
+    text = repr(key)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def config_from_checkpoint(ckpt: Checkpoint) -> Any:
