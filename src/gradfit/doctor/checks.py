@@ -9,6 +9,7 @@ import os
 import platform
 import re
 import sys
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -118,7 +119,10 @@ def check_package(dep: Dep) -> tuple[Check, dict[str, Any], Any]:
                 fix = "install the torchvision release made for this torch version"
             return Check(cid, status, summary.replace("  ", " "), fix, info), info, None
     if module is not None:
-        info["version"] = str(getattr(module, "__version__", None) or meta)
+        with warnings.catch_warnings():  # jsonschema deprecates its __version__
+            warnings.simplefilter("ignore", DeprecationWarning)
+            version = getattr(module, "__version__", None)
+        info["version"] = str(version or meta)
         info["path"] = _location(module)
         info["imported"] = True
     else:  # optional and not imported: where `import NAME` would find it
