@@ -218,3 +218,40 @@ def test_non_finite_start_is_one_line(capsys: pytest.CaptureFixture[str]) -> Non
     assert proc.returncode in (1, 2)
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("gradfit: error:"), proc.stderr
+
+
+def test_saved_formula_models_predict_what_the_fit_did(tmp_path) -> None:
+    x = np.linspace(0, 3, 50)
+    r = gradfit.fit(x, 2 * np.exp(-1.3 * x) + 0.5, model="a*exp(-b*x) + c", steps=3000)
+    path = tmp_path / "m.json"
+    r.save(path)
+    m = gradfit.load(path)
+    new = np.linspace(-1, 4, 7)
+    np.testing.assert_array_equal(m.predict(new), r.predict(new))
+    assert m.formula() == r.formula()
+    assert m.degree is None
+
+
+@pytest.mark.parametrize(
+    "change, words",
+    [
+        ({"param_names": ["a", "q", "c"]}, "are not the parameters of the expression"),
+        ({"expression": "__import__('os').system('ls')"}, "attribute access"),
+        ({"expression": "a*exp(-b*x)"}, "are not the parameters"),
+        ({"coef": [1.0, 2.0]}, '"coef" has 2 values for 3 parameters'),
+        ({"param_names": "abc"}, '"param_names"'),
+    ],
+)
+def test_damaged_formula_model_files_are_one_line(tmp_path, change: dict, words: str) -> None:
+    import json
+
+    x = np.linspace(0, 3, 50)
+    r = gradfit.fit(x, 2 * np.exp(-1.3 * x) + 0.5, model="a*exp(-b*x) + c", steps=10)
+    path = tmp_path / "m.json"
+    r.save(path)
+    doc = json.loads(path.read_text())
+    doc.update(change)
+    path.write_text(json.dumps(doc))
+    with pytest.raises(UsageError) as info:
+        gradfit.load(path)
+    assert words in str(info.value) and "\n" not in str(info.value)

@@ -63,17 +63,22 @@ class SavedModel:
     x_name: str = "x"
     y_name: str = "y"
     document: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    model: Any = field(default=None, repr=False, compare=False)  # a formula's FormulaModel
 
     @property
-    def degree(self) -> int:
-        return int(self.coef.size) - 1
+    def degree(self) -> int | None:
+        return None if self.model is not None else int(self.coef.size) - 1
 
     def predict(self, x: Any) -> np.ndarray:
         """The model at ``x``, float64 (a scalar gives a 0-d array)."""
+        if self.model is not None:  # a formula: coef holds its parameters
+            return self.model.predict(self.coef, x)
         return evaluate(x, self.coef, self.domain, self.scaled_coef)
 
     def formula(self) -> str:
         """``y = a + b x + ...`` as the fit's Result line printed it."""
+        if self.model is not None:
+            return self.model.format(self.coef)
         return format_polynomial(self.coef)
 
     def to_polynomial(self) -> np.polynomial.Polynomial:
@@ -102,6 +107,25 @@ def model_document(result: Any) -> dict[str, Any]:
         metrics["optimum_loss"] = _float(result.optimum.loss)
         metrics["excess_loss"] = _float(result.final_loss - result.optimum.loss)
     scaled = result.domain is not None and result.scaled_coef is not None
+    if result.model.kind == "formula":
+        formula = {"expression": result.model.text, "param_names": list(result.model.param_names)}
+        return {
+            "schema": SCHEMA,
+            "kind": "formula",
+            **formula,
+            "degree": None,
+            "coef": _floats(result.params),
+            "formula": result.formula(),
+            "x_name": str(data.get("x", "x")),
+            "y_name": str(data.get("y", "y")),
+            "problem": result.problem,
+            "data": result.data,
+            "config": result.config.to_dict(),
+            "seed": result.seed,
+            "metrics": metrics,
+            "versions": dict(result.versions),
+            "saved_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
     return {
         "schema": SCHEMA,
         "kind": "polynomial",
@@ -133,7 +157,8 @@ def savable_text(result: Any, path: str | os.PathLike[str]) -> str:
     """The model file's text for ``result``; :class:`UsageError` if it cannot be saved (the
     fitted coefficients are not finite), before anything is written."""
     doc = model_document(result)
-    if any(v is None for v in doc["coef"]) or (doc["scaled_coef"] and None in doc["scaled_coef"]):
+    scaled = doc.get("scaled_coef")
+    if any(v is None for v in doc["coef"]) or (scaled and None in scaled):
         raise UsageError(f"cannot save {path}: the fitted coefficients are not finite")
     return dumps(doc)
 
@@ -208,6 +233,8 @@ def from_document(doc: Any, label: str = "model") -> SavedModel:
         return UsageError(f"{label}: {what}")
 
     coef = np.asarray(doc["coef"], dtype=np.float64)
+    if kind == "formula":
+        return _formula_model(doc, coef, label)
     degree = doc.get("degree")
     if degree is not None and degree != coef.size - 1:
         raise corrupt(f'"degree" is {_clip(degree)} but "coef" has {coef.size} values')
@@ -222,6 +249,24 @@ def from_document(doc: Any, label: str = "model") -> SavedModel:
         if scaled.size != coef.size:
             raise corrupt(f'"scaled_coef" has {scaled.size} values but "coef" has {coef.size}')
     return SavedModel(coef, domain, scaled, doc.get("x_name", "x"), doc.get("y_name", "y"), doc)
+
+
+def _formula_model(doc: dict[str, Any], coef: np.ndarray, label: str) -> SavedModel:
+    """A saved formula model: its expression parsed by the same whitelist as --model (never
+    run as Python), its parameter names checked against the expression's."""
+    from .models import FormulaModel
+
+    model = FormulaModel.from_text(doc["expression"], f"{label}: \"expression\"")
+    names = list(doc["param_names"])
+    if names != list(model.param_names):
+        raise UsageError(
+            f'{label}: "param_names" {_clip(names)} are not the parameters of the '
+            f"expression ({', '.join(model.param_names)})"
+        )
+    if coef.size != len(names):
+        raise UsageError(f'{label}: "coef" has {coef.size} values for {len(names)} parameters')
+    x_name, y_name = doc.get("x_name", "x"), doc.get("y_name", "y")
+    return SavedModel(coef, None, None, x_name, y_name, doc, model)
 
 
 class _NotJSON(ValueError):

@@ -77,6 +77,19 @@ MODEL_FIELDS: dict[str, dict[str, Any]] = {
     "window": {"enum": [None, [-1, 1]], "description": "null or [-1, 1]"},
     "scaled_coef": _nullable(_numbers(""), "null or a list of finite numbers"),
     "formula": STRING,
+    "expression": {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 1000,
+        "description": "a formula in x of at most 1000 characters",
+    },
+    "param_names": {
+        "type": "array",
+        "items": {"type": "string", "pattern": "^[A-Za-z][A-Za-z0-9_]*$"},
+        "minItems": 1,
+        "maxItems": 300,
+        "description": "a non-empty list of parameter names",
+    },
     "x_name": STRING,
     "y_name": STRING,
     "problem": _nullable(STRING, "a string or null"),
@@ -90,6 +103,8 @@ MODEL_FIELDS: dict[str, dict[str, Any]] = {
 
 # Each kind of model: the fields it requires (beyond "schema" and "kind") and rules of its own.
 MODEL_KINDS: dict[str, dict[str, Any]] = {
+    # a formula model: "coef" holds its parameters' values, in the order of "param_names"
+    "formula": {"required": ["expression", "param_names", "coef"]},
     "polynomial": {
         "required": ["basis", "coef"],
         # a scaled fit is evaluated in t: its domain comes with the coefficients in t
