@@ -129,7 +129,7 @@ def test_robust_grad_is_the_derivative_on_both_backends(name: str, scale: float)
     fd = np.array(
         [
             (loss.value(np.array([v + d])) - loss.value(np.array([v - d]))) / (2 * d)
-            for v, d in zip(r, h)
+            for v, d in zip(r, h, strict=True)
         ]
     )
     smooth = np.abs(r) > 1e-3 if name == "absolute" else np.abs(np.abs(r) - scale) > 1e-5

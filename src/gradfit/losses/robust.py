@@ -32,11 +32,17 @@ from typing import Any, ClassVar
 from .base import loss_module, register
 
 
+_NAMESPACES: dict[type, Any] = {}  # array type -> its namespace (looked up once per type)
+
+
 def _xp(a: Any) -> Any:
     """The array namespace of ``a`` (NumPy or torch)."""
-    from array_api_compat import array_namespace
+    xp = _NAMESPACES.get(type(a))
+    if xp is None:
+        from array_api_compat import array_namespace
 
-    return array_namespace(a)
+        xp = _NAMESPACES[type(a)] = array_namespace(a)
+    return xp
 
 
 @dataclass(frozen=True)
