@@ -326,3 +326,28 @@ def test_compare_refuses_a_robust_loss_in_one_line(capsys: pytest.CaptureFixture
     assert main(["compare", "--loss", "cauchy", "--steps", "2"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "not a sum of squares" in err
+
+
+@pytest.mark.parametrize("name", ["huber", "soft_l1", "cauchy"])
+def test_a_robust_loss_bends_no_more_than_the_square(name: str) -> None:
+    # --lr auto rests on it: each point's curvature d2L/dr2 is at most the square's 2
+    loss = make_loss(name, 0, 0.8)
+    r = np.linspace(-10.0, 10.0, 4001)
+    h = 1e-5
+    curvature = (loss.grad(r + h) - loss.grad(r - h)) / (2 * h)
+    assert curvature.max() <= 2.0 + 1e-6
+    assert curvature[np.abs(r) < 0.05].min() > 1.9  # and is the square's near 0
+
+
+def test_the_penalty_is_on_the_scaled_coefficients_when_x_is_scaled() -> None:
+    rng = np.random.default_rng(2)
+    x = np.linspace(0.0, 20.0, 300)
+    y = 1.5 - 2.0 * x + 0.3 * x**2 + rng.normal(0.0, 0.5, x.size)
+    alpha = 2.0
+    fit = gradfit.fit(x, y, degree=2, backend="numpy", scale=True, lr="auto", steps=3000, l2=alpha)
+    t = fit.domain.to_window(x)  # x mapped to [-1, 1]: the variable trained on
+    T = np.vander(t, 3, increasing=True)
+    w = np.linalg.solve(T.T @ T + alpha * np.eye(3), T.T @ y)
+    np.testing.assert_allclose(fit.scaled_coef, w, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(fit.coef, fit.domain.to_x(w), rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(fit.optimum.coef, fit.domain.to_x(w), rtol=1e-9, atol=1e-10)
