@@ -31,7 +31,6 @@ from typing import Any, ClassVar
 
 from .base import loss_module, register
 
-
 _NAMESPACES: dict[type, Any] = {}  # array type -> its namespace (looked up once per type)
 
 
