@@ -386,6 +386,13 @@ COMBINATION_CASES = [
     ({"method": "gram", "model": "dynamic"}, "(poly), not dynamic; use --method manual"),
     ({"method": "gram", "optimizer": "lbfgs"}, "the gram method runs gradfit's own optimizers"),
     ({"checkpoint_every": 5}, "--checkpoint-every N needs --checkpoint FILE"),
+    # robust losses and penalties
+    ({"loss_scale": 2.0}, "--loss-scale applies to the huber, soft_l1 and cauchy losses"),
+    ({"method": "gram", "loss": "cauchy"}, "the gram method needs a sum of squares"),
+    ({"method": "gram", "l1": 0.1}, "the gram method has no --l1"),
+    ({"loss": "absolute", "lr": "auto"}, "the absolute loss has none: give --lr"),
+    ({"l2": 0.1, "workers": 2}, "--l2 and --l1 are not available with --workers"),
+    ({"l1": 0.1, "distributed": True}, "--l2 and --l1 are not available in a distributed run"),
     # the first problem found is reported, in the order the options are read
     ({"backend": "numpy", "method": "nn", "optimizer": "adagrad"}, "the nn method needs"),
     ({"method": "gram", "batch_size": 0}, "--batch-size must be a positive integer"),

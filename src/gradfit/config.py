@@ -22,7 +22,7 @@ import numpy as np
 
 from .data import check_points, check_range
 from .errors import UsageError
-from .losses import LOSSES
+from .losses import LOSSES, NOT_SQUARES, ROBUST
 from .methods import CHOICES, TORCH_ONLY
 from .models import is_formula, make_model
 from .optim import OptimizerSpec, check_lr
@@ -48,6 +48,11 @@ class FitConfig:
     betas: tuple[float, float] = (0.9, 0.999)
     eps: float = 1e-8
     alpha: float = 0.99
+    # Robust losses and penalties (gradfit.losses): huber/soft_l1/cauchy's c, and the penalties
+    # l2 * sum(w^2) + l1 * sum(|w|) on the parameters as trained.
+    loss_scale: float = 1.0
+    l2: float = 0.0
+    l1: float = 0.0
     guard: bool = True  # stop a diverging run at the step it diverges
     precondition: bool = False  # first-order steps on w / s, s from the Jacobian at the start
     steps: int = 2000
@@ -105,6 +110,7 @@ class FitConfig:
         if self.method not in CHOICES:
             raise UsageError(f"unknown method {self.method!r}; choose one of: {', '.join(CHOICES)}")
         _check_combinations("method", facts)
+        loss_options = _loss_options(self, facts)
         auto = self.lr == "auto"
         spec = replace(self, lr=None if auto else self.lr).optimizer_spec(model).validated()
         facts["optimizer"] = spec.name
@@ -133,6 +139,7 @@ class FitConfig:
             points=points,
             x_range=x_range,
             **data_options,
+            **loss_options,
             **scale_options,
             **_long_run_options(self, facts),
         )
@@ -225,6 +232,8 @@ def _auto_by_default(config: FitConfig, scale: bool | None) -> bool:
         return False
     if config.optimizer not in ("sgd", "momentum", "nesterov"):
         return False  # no curvature rule for adam and rmsprop; lbfgs has its own default
+    if config.loss == "absolute":
+        return False  # no curvature to take a rate from: the model's default rate
     article = FitConfig()
     same = ("points", "x_range", "degree", "basis", "loss")
     return any(_normalised(getattr(config, k)) != _normalised(getattr(article, k)) for k in same)
@@ -321,7 +330,7 @@ class Combination:
 _NEEDS_DATA = "--x and --y choose columns of a --data file; give --data FILE"
 _SHAPES_TARGET = "--points and --range shape a generated target; --data gives its own x"
 
-# Which options cannot go together, in the order they are checked (stages: data, method,
+# Which options cannot go together, in the order they are checked (stages: data, method, loss,
 # optimizer, scale, long). Method x backend x optimizer x model, data files, mini-batches and
 # checkpoints.
 COMBINATIONS: tuple[Combination, ...] = (
@@ -437,6 +446,38 @@ COMBINATIONS: tuple[Combination, ...] = (
         "--optimizer {optimizer} runs in one process for now (no --workers)",
     ),
     Combination(
+        "loss",
+        {"loss_scale": _none_of(1.0), "loss": _none_of(*ROBUST)},
+        "--loss-scale applies to the huber, soft_l1 and cauchy losses, not to {loss}",
+    ),
+    Combination(
+        "loss",
+        {"method": _one_of("gram"), "loss": _one_of(*NOT_SQUARES)},
+        "the gram method needs a sum of squares (squared, mean); the {loss} loss is not one: "
+        "use --method manual",
+    ),
+    Combination(
+        "loss",
+        {"method": _one_of("gram"), "l1": _on},
+        "the gram method has no --l1 (the penalty is not smooth); use --method manual",
+    ),
+    Combination(
+        "loss",
+        {"lr": _one_of("auto"), "loss": _one_of("absolute")},
+        "--lr auto (the default for --data and --scale runs) needs the loss's curvature and the "
+        "absolute loss has none: give --lr",
+    ),
+    Combination(
+        "loss",
+        {"penalty": _on, "workers": _given},
+        "--l2 and --l1 are not available with --workers; run in one process",
+    ),
+    Combination(
+        "loss",
+        {"penalty": _on, "distributed": _on},
+        "--l2 and --l1 are not available in a distributed run; run in one process",
+    ),
+    Combination(
         "long",
         {"checkpoint_every": _given, "checkpoint": _absent},
         "--checkpoint-every N needs --checkpoint FILE to write to",
@@ -475,6 +516,33 @@ def _data_options(config: FitConfig, facts: dict[str, Any]) -> dict[str, Any]:
     _check_combinations("data", facts)
     if config.data is None and config.target is not None and config.target not in TARGETS:
         parse_expression(config.target)  # refuse a bad formula before anything runs
+    return out
+
+
+def _loss_options(config: FitConfig, facts: dict[str, Any]) -> dict[str, float]:
+    """Check --loss-scale, --l2 and --l1 (finite numbers; c > 0, the penalties >= 0), then the
+    combinations of the loss and the penalties with the rest."""
+    out = {}
+    for name, flag, low in (
+        ("loss_scale", "--loss-scale", "> 0"),
+        ("l2", "--l2", ">= 0"),
+        ("l1", "--l1", ">= 0"),
+    ):
+        value = getattr(config, name)
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = math.nan
+        if (
+            isinstance(value, bool)
+            or not math.isfinite(number)
+            or number < 0
+            or (number == 0 and low == "> 0")
+        ):
+            raise UsageError(f"{flag} must be a finite number {low}, got {value!r}")
+        out[name] = facts[name] = number
+    facts["penalty"] = out["l2"] > 0 or out["l1"] > 0  # not a field: what the table reads
+    _check_combinations("loss", facts)
     return out
 
 

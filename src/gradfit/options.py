@@ -270,6 +270,35 @@ OPTIONS: tuple[Option, ...] = (
         metavar="N",
         minimum=1,
     ),
+    # robust losses and penalties (gradfit.losses.robust, gradfit.losses.penalty)
+    Option(
+        "loss_scale",
+        ("--loss-scale",),
+        "C > 0: residuals much smaller than C are squared, larger ones count less (huber, "
+        "soft_l1, cauchy; default: {default})",
+        "model",
+        type="float",
+        metavar="C",
+        commands=FIT,
+    ),
+    Option(
+        "l2",
+        ("--l2",),
+        "add ALPHA * sum(w^2) over the parameters as trained (ridge; default: {default})",
+        "model",
+        type="float",
+        metavar="ALPHA",
+        commands=FIT,
+    ),
+    Option(
+        "l1",
+        ("--l1",),
+        "add ALPHA * sum(|w|) over the parameters as trained (lasso; default: {default})",
+        "model",
+        type="float",
+        metavar="ALPHA",
+        commands=FIT,
+    ),
     # data files
     Option(
         "x_column",

@@ -44,3 +44,15 @@ class Loss(Protocol):
     def torch_module(self) -> Any:
         """The loss as a ``torch.nn`` module of ``(y_pred, y)``, for the nn method."""
         ...
+
+
+def loss_module(loss: Any) -> Any:
+    """``loss`` as a ``torch.nn`` module of ``(y_pred, y)``: ``loss.value(y_pred - y)``, for
+    the nn method of a loss torch.nn has no module for."""
+    from torch import nn
+
+    class LossModule(nn.Module):
+        def forward(self, y_pred: Any, y: Any) -> Any:
+            return loss.value(y_pred - y)
+
+    return LossModule()

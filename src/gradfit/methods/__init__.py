@@ -69,13 +69,17 @@ def resolve_method(
     dtype: str,
     optimizer: str,
     batch_size: int | None = None,
+    loss: Any = None,
+    penalty: Any = None,
 ) -> tuple[str, str | None]:
     """The method that runs for ``--method name`` and, for ``auto``, why.
 
     ``auto`` is ``gram`` when all hold: the model is linear in its parameters (poly), the run is
     float64 (so gram's iterates equal manual's to rounding), the optimizer is one of gradfit's
     (not lbfgs), full batches (no ``--batch-size``), and at least ``AUTO_GRAM_MIN_POINTS``
-    points (the article's 2000-point run keeps its own arithmetic). Otherwise ``manual``.
+    points (the article's 2000-point run keeps its own arithmetic), and the loss is a sum of
+    squares (``loss``: None or one with a ``factor``) with no ``--l1`` (``penalty``; ``--l2`` is
+    ridge, which the statistics give exactly). Otherwise ``manual``.
     """
     if name != "auto":
         return name, None
@@ -86,6 +90,10 @@ def resolve_method(
         if not getattr(model, "statistics", False)
         else "float32 runs keep the per-point loop"
         if dtype != "float64"
+        else f"the {loss.name} loss is not a sum of squares"
+        if loss is not None and loss.factor is None
+        else "--l1 is not smooth: the statistics give no gradient for it"
+        if penalty is not None and penalty.l1 > 0
         else "lbfgs is torch.optim's"
         if optimizer == "lbfgs"
         else "mini-batches need the per-point loop"
@@ -109,14 +117,17 @@ def make_method(
     seed: int = 0,
     stats: Any = None,
     loss: Any = None,
+    penalty: Any = None,
 ) -> Method:
     """Build the method called ``name``, starting from parameters ``init`` (float64).
 
     ``stats`` (gram only): precomputed :class:`gradfit.stats.GramStats`; else one pass over
-    ``problem``. ``loss``: a :class:`gradfit.losses.Loss` (None: the sum of squared errors)."""
-    from ..losses import SQUARED
+    ``problem``. ``loss``: a :class:`gradfit.losses.Loss` (None: the sum of squared errors);
+    ``penalty``: a :class:`gradfit.losses.Penalty` on the parameters added to it (None: none)."""
+    from ..losses import NO_PENALTY, SQUARED
 
     loss = SQUARED if loss is None else loss
+    penalty = NO_PENALTY if penalty is None else penalty
     if name not in METHODS:
         raise UsageError(f"unknown method {name!r}; choose one of: {', '.join(METHODS)}")
     if name in TORCH_ONLY and backend.name != "torch":
@@ -132,15 +143,15 @@ def make_method(
             )
         if stats is None:
             stats = statistics(model, problem.x, problem.y)
-        return GramMethod(stats, backend, spec, init, loss)
+        return GramMethod(stats, backend, spec, init, loss, penalty)
     if name == "manual":
         from .manual import ManualMethod
 
-        return ManualMethod(model, problem, backend, spec, init, seed, loss)
+        return ManualMethod(model, problem, backend, spec, init, seed, loss, penalty)
     if name == "autograd":
         from .autograd import AutogradMethod
 
-        return AutogradMethod(model, problem, backend, spec, init, seed, loss)
+        return AutogradMethod(model, problem, backend, spec, init, seed, loss, penalty)
     from .nn import NNMethod
 
-    return NNMethod(name, model, problem, backend, spec, init, seed, loss)
+    return NNMethod(name, model, problem, backend, spec, init, seed, loss, penalty)

@@ -12,7 +12,7 @@ import numpy as np
 
 from ..backends import Backend
 from ..data import Problem
-from ..losses import SQUARED, Loss
+from ..losses import NO_PENALTY, SQUARED, Loss, Penalty
 from ..models import evaluation
 from ..optim import OptimizerSpec
 from .torch_base import TorchMethod
@@ -32,8 +32,9 @@ class AutogradMethod(TorchMethod):
         init: np.ndarray,
         seed: int = 0,
         loss: Loss = SQUARED,
+        penalty: Penalty = NO_PENALTY,
     ) -> None:
-        self._setup(model, problem, backend, seed)
+        self._setup(model, problem, backend, seed, penalty)
         self.objective = loss
         self.w = backend.asarray(np.array(init, dtype=np.float64)).requires_grad_(True)
         self._start([self.w], spec)
@@ -62,6 +63,8 @@ class AutogradMethod(TorchMethod):
 
         with torch.no_grad(), evaluation(self.cache):
             residual = self.model.forward(self.w, self.cache) - self.y
+            if self.penalty:
+                return self.objective.value(residual) + self._penalty()
             return self.objective.value(residual)
 
     def params(self) -> np.ndarray:

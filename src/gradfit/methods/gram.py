@@ -18,14 +18,15 @@ import numpy as np
 
 from ..backends import Backend, resolve_backend
 from ..errors import UsageError
-from ..losses import SQUARED, Loss
+from ..losses import NO_PENALTY, SQUARED, Loss, Penalty
 from ..optim import OptimizerSpec, load_state, make_array_optimizer
 from ..stats import GramStats
 
 
 class GramMethod:
     """Gradient descent on ``L(w) = L* + (w - w*)^T G (w - w*)``, gradient ``2 (G w - b)``
-    (all three scaled by the loss's ``factor``: the mean squared error divides by n)."""
+    (all three scaled by the loss's ``factor``: the mean squared error divides by n), plus
+    ``l2 |w|^2`` and ``2 l2 w`` for ``--l2`` (ridge: exact from the same statistics)."""
 
     name = "gram"
     global_statistics = True  # distributed: the statistics are summed over the ranks already
@@ -37,11 +38,16 @@ class GramMethod:
         spec: OptimizerSpec,
         init: Any,
         loss: Loss = SQUARED,
+        penalty: Penalty = NO_PENALTY,
     ) -> None:
         if loss.factor is None:
             raise UsageError(
                 f"the gram method needs a squared loss; the {loss.name} loss is not one: use "
                 "--method manual"
+            )
+        if penalty.l1:
+            raise UsageError(
+                "the gram method has no --l1 (the penalty is not smooth); use --method manual"
             )
         if spec.name == "lbfgs":
             raise UsageError(
@@ -57,18 +63,26 @@ class GramMethod:
         w_star, best = stats.optimum
         self.G, self.b = be.asarray(f * stats.gram), be.asarray(f * stats.xty)
         self.w_star, self.best = be.asarray(w_star), f * best
+        # --l2 (ridge): the loss gains l2 |w|^2, so the gradient is 2 ((G + l2 I) w - b); the
+        # loss itself stays L* + d^T G d plus the penalty, computed apart.
+        self.l2 = penalty.l2
+        self.H = (
+            self.G if not self.l2 else be.asarray(f * stats.gram + self.l2 * np.eye(len(w_star)))
+        )
         self.w = be.asarray(np.array(init, dtype=np.float64))
         self.optimizer = make_array_optimizer(spec)
         self.state = self.optimizer.init(self.w)
 
     def step(self, need_loss: bool) -> Any | None:
         loss = self.loss() if need_loss else None
-        grad = 2.0 * (self.G @ self.w - self.b)
+        grad = 2.0 * (self.H @ self.w - self.b)
         self.w, self.state = self.optimizer.update(grad, self.state, self.w)
         return loss
 
     def loss(self) -> Any:
         d = self.w - self.w_star
+        if self.l2:
+            return self.best + d @ (self.G @ d) + self.l2 * (self.w @ self.w)
         return self.best + d @ (self.G @ d)
 
     def snapshot(self) -> Any:

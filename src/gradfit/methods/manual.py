@@ -21,14 +21,15 @@ import numpy as np
 
 from ..backends import Backend
 from ..data import Problem
-from ..losses import SQUARED, Loss
+from ..losses import NO_PENALTY, SQUARED, Loss, Penalty
 from ..models import evaluation
 from ..optim import OptimizerSpec, load_state, make_array_optimizer, make_torch_optimizer
 
 
 class ManualMethod:
     """The loss (the article's sum of squared errors by default) with the model's hand-derived
-    gradient: ``grad = model.grad(w, dL/dy_pred)``, the chain rule written out."""
+    gradient: ``grad = model.grad(w, dL/dy_pred)``, the chain rule written out; a penalty
+    (``--l2``, ``--l1``) adds its own gradient ``2 l2 w + l1 sign(w)``."""
 
     name = "manual"
     # Distributed runs: reduce(grad, loss) -> (grad, loss) summed over the ranks, in one
@@ -44,9 +45,11 @@ class ManualMethod:
         init: np.ndarray,
         seed: int = 0,
         loss: Loss = SQUARED,
+        penalty: Penalty = NO_PENALTY,
     ) -> None:
         self.model = model
         self.objective = loss
+        self.penalty = penalty
         self.backend = backend
         self.xp = backend.xp
         self.y = problem.y
@@ -68,6 +71,9 @@ class ManualMethod:
         grad = self.model.grad(self.w, self.cache, self.objective.grad(residual))
         if self.reduce is not None:
             grad, loss = self.reduce(grad, loss)
+        if self.penalty:  # on the parameters, once (after any sum over the ranks)
+            grad = grad + self.penalty.grad(self.w)
+            loss = None if loss is None else loss + self.penalty.value(self.w)
         return loss, grad
 
     def step(self, need_loss: bool) -> Any | None:
@@ -116,6 +122,8 @@ class ManualMethod:
     def loss(self) -> Any:
         with evaluation(self.cache):
             residual = self.model.forward(self.w, self.cache) - self.y
+        if self.penalty:
+            return self.objective.value(residual) + self.penalty.value(self.w)
         return self.objective.value(residual)
 
     def params(self) -> np.ndarray:

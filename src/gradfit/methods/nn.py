@@ -19,7 +19,7 @@ from torch import nn
 
 from ..backends import Backend
 from ..data import Problem
-from ..losses import SQUARED, Loss
+from ..losses import NO_PENALTY, SQUARED, Loss, Penalty
 from ..models import evaluation
 from ..optim import OptimizerSpec
 from .torch_base import TorchMethod
@@ -76,9 +76,10 @@ class NNMethod(TorchMethod):
         init: np.ndarray,
         seed: int = 0,
         loss: Loss = SQUARED,
+        penalty: Penalty = NO_PENALTY,
     ) -> None:
         self.name = name
-        self._setup(model, problem, backend, seed)
+        self._setup(model, problem, backend, seed, penalty)
         self._rng = self.cache.rng  # distributed.attach asks: does a pass skip a weight?
         w0 = backend.asarray(np.array(init, dtype=np.float64))
         if name == "nn" and model.kind == "poly":  # the tutorial's Linear layer
@@ -119,6 +120,8 @@ class NNMethod(TorchMethod):
 
     def loss(self) -> Any:
         with torch.no_grad(), evaluation(self.cache):
+            if self.penalty:
+                return self.loss_fn(self.module(), self.y) + self._penalty()
             return self.loss_fn(self.module(), self.y)
 
     def params(self) -> np.ndarray:

@@ -14,6 +14,7 @@ from typing import Any
 
 from ..backends import Backend
 from ..data import Problem
+from ..losses import NO_PENALTY, Penalty
 from ..optim import OptimizerSpec, make_torch_optimizer
 
 
@@ -23,8 +24,16 @@ class TorchMethod:
     name: str
     reduce: Any = None  # distributed: sums (grad, loss) over the ranks (gradfit.distributed)
 
-    def _setup(self, model: Any, problem: Problem, backend: Backend, seed: int) -> None:
+    def _setup(
+        self,
+        model: Any,
+        problem: Problem,
+        backend: Backend,
+        seed: int,
+        penalty: Penalty = NO_PENALTY,
+    ) -> None:
         self.model = model
+        self.penalty = penalty
         self.backend = backend
         self.y = problem.y
         self.cache = model.prepare(problem.x, backend, seed)
@@ -50,12 +59,18 @@ class TorchMethod:
     def _load_param_state(self, state: Any) -> None:
         raise NotImplementedError
 
+    def _penalty(self) -> Any:
+        """The penalty of the current parameters (every tensor of them), differentiable."""
+        return sum(self.penalty.value(p) for p in self._params)
+
     # --- shared ---------------------------------------------------------------------------------
 
     def _closure(self, need_loss: bool = True) -> Any:
         for p in self._params:
             p.grad = None
         loss = self._forward_loss()
+        if self.penalty:  # --l2, --l1: on the parameters, differentiated with the rest
+            loss = loss + self._penalty()
         loss.backward()
         return self._reduced(loss, need_loss)
 

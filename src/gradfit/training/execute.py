@@ -37,6 +37,7 @@ def build_method(plan: Any) -> Method:
         plan.seed,
         stats=plan.stats,
         loss=plan.loss,
+        penalty=plan.penalty,
     )
     if config.batch_size is not None:  # mini-batch SGD: a different algorithm (see its module)
         from ..methods.batch import MiniBatch
@@ -74,7 +75,7 @@ def execute(
         bound = resume.bound if config.guard else None
     elif config.guard:
         yty = None if plan.stats is None else plan.stats.yty
-        bound = divergence_bound(method, plan.trained, be, comm, yty, _factor(plan))
+        bound = divergence_bound(method, plan.trained, be, comm, yty, _factor(plan), plan.loss)
     else:
         bound = None
     setup_s = time.perf_counter() - plan.started
@@ -131,7 +132,9 @@ def result_of(
     # Monomial coefficients in the variable trained on (t when scaled), then in x.
     init_coef, coef = model.to_monomial(init_params), model.to_monomial(params)
     optimum = plan.optimum  # known already, in the loss's units
-    if optimum is None and stats is not None:  # from the same statistics: no second pass
+    if not plan.reference_optimum:  # a robust loss, --l1: no closed form to compare with
+        pass
+    elif optimum is None and stats is not None:  # from the same statistics: no second pass
         optimum = _in_loss_units(optimum_in_x(stats, model, domain), plan)
     elif optimum is None and reference and (model.reference_degree is not None or model.linear):
         x, y = plan.problem.x, plan.problem.y

@@ -14,14 +14,25 @@ from .loop import DIVERGENCE_FACTOR
 
 
 def divergence_bound(
-    method: Any, problem: Any, be: Backend, comm: Any, yty: Any = None, factor: float = 1.0
+    method: Any,
+    problem: Any,
+    be: Backend,
+    comm: Any,
+    yty: Any = None,
+    factor: float = 1.0,
+    loss: Any = None,
 ) -> float:
     """DIVERGENCE_FACTOR x max(initial loss, loss of the all-zero model): two reads before the
     loop starts (``yty``: sum(y^2) when already known; summed over every rank's rows;
-    ``factor``: the loss is that multiple of the sum of squares)."""
-    if yty is None:
-        yty = be.scalar(comm.sum_scalar(be.xp.sum(problem.y * problem.y)))
-    scale = max(be.scalar(method.loss()), factor * yty, 1e-300)
+    ``factor``: the loss is that multiple of the sum of squares). ``loss``: a loss that is not
+    one (robust: ``factor`` None) gives the all-zero model's loss itself, ``loss.value(-y)``."""
+    if loss is not None and loss.factor is None:
+        zero = be.scalar(comm.sum_scalar(loss.value(-problem.y)))
+    else:
+        if yty is None:
+            yty = be.scalar(comm.sum_scalar(be.xp.sum(problem.y * problem.y)))
+        zero = factor * yty
+    scale = max(be.scalar(method.loss()), zero, 1e-300)
     return DIVERGENCE_FACTOR * scale if math.isfinite(scale) else math.inf
 
 

@@ -47,6 +47,28 @@ def design_optimum(model: Any, x: Any, y: Any) -> Optimum:
     return Optimum(model.to_monomial(w_star), loss)
 
 
+def ridge_optimum(
+    alpha: float, factor: float, stats: Any = None, X: Any = None, y: Any = None
+) -> tuple[np.ndarray, float]:
+    """``(w_r, L_r)``: the minimum of ``factor |X w - y|^2 + alpha |w|^2`` (ridge, ``--l2``),
+    from the gram statistics ``stats`` or from the design matrix ``X`` and ``y``.
+
+    The gradient ``2 factor (G w - b) + 2 alpha w`` vanishes where
+    ``(factor G + alpha I) w = factor b``, with ``G = X^T X``, ``b = X^T y``."""
+    if stats is not None:
+        G, b = stats.gram, stats.xty
+    else:
+        X, y = np.asarray(X, dtype=np.float64), as_float64(y)
+        G, b = X.T @ X, X.T @ y
+    w = np.linalg.solve(factor * G + alpha * np.eye(len(b)), factor * b)
+    if stats is not None:
+        fit = stats.loss(w)
+    else:
+        residual = X @ w - y
+        fit = float(residual @ residual)
+    return w, factor * fit + alpha * float(w @ w)
+
+
 def _least_squares(X: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, float]:
     """``(w*, |X w* - y|^2)`` by ``numpy.linalg.lstsq`` (minimum norm when X is rank
     deficient)."""
@@ -75,6 +97,10 @@ class Spectrum:
     def scaled(self, factor: float) -> Spectrum:
         """The spectrum of ``factor`` times this loss (the mean squared error: 1 / n)."""
         return Spectrum(self.eigenvalues * factor, self.eigenvectors, self.exact)
+
+    def shifted(self, shift: float) -> Spectrum:
+        """The spectrum of this loss plus ``shift / 2 * |w|^2`` (``--l2 alpha``: shift 2 alpha)."""
+        return Spectrum(self.eigenvalues + shift, self.eigenvectors, self.exact)
 
     @property
     def lambda_max(self) -> float:
@@ -206,6 +232,20 @@ class QuadraticPath:
         return QuadraticPath(
             self.spectrum.scaled(factor), factor * self.optimum_loss, self.initial_error
         )
+
+    def ridge(self, alpha: float, w0: Any) -> QuadraticPath:
+        """The path from the same start ``w0`` for this loss plus ``alpha |w|^2`` (``--l2``).
+
+        In the eigenbasis, with ``u = V^T w*`` and ``mu_i = lambda_i + 2 alpha``, the penalised
+        loss is ``L* + sum_i lambda_i / 2 e_i^2 + alpha (e_i + u_i)^2``: a quadratic of
+        curvature ``mu_i`` whose minimum lies at ``e_i = -2 alpha u_i / mu_i`` and is
+        ``L* + sum_i alpha lambda_i u_i^2 / mu_i``."""
+        lam = self.spectrum.eigenvalues
+        mu = lam + 2.0 * alpha
+        u = self.spectrum.eigenvectors.T @ np.asarray(w0, dtype=np.float64) - self.initial_error
+        best = self.optimum_loss + float(np.sum(alpha * lam * u * u / mu))
+        error = self.initial_error + 2.0 * alpha * u / mu  # e(0) - e_ridge
+        return QuadraticPath(self.spectrum.shifted(2.0 * alpha), best, error)
 
     def loss_after(self, steps: int | np.ndarray, lr: float) -> np.ndarray:
         """Loss after ``steps`` updates at ``lr`` (vectorised over ``steps``)."""

@@ -113,6 +113,11 @@ def compare(
     # One plan for the shared start and the reference problem (NumPy float64); every
     # combination then runs that start.
     reference = plan(replace(config, dtype=config.dtype or "float64"), host=True)
+    if reference.loss.factor is None:  # its "loss - optimum" would mix two losses
+        raise UsageError(
+            f"compare measures runs against the least-squares optimum; the {config.loss} loss "
+            "is not a sum of squares: compare its runs with gradfit fit"
+        )
     init = reference.init
     config = replace(reference.config, seed=reference.seed, init=tuple(init.tolist()))
 
