@@ -19,9 +19,8 @@ What is used here, and why:
   ``J^T J`` would square it. A rejected step (a larger lam) reuses the factorisation, so it
   costs one evaluation of the residuals and a few p-vector operations. Above
   ``NORMAL_EQUATIONS_SIZE`` elements (``N * p``) the SVD of J itself would be the cost:
-  ``Js^T Js`` and ``Js^T r`` are
-  formed once in float64 and ``eigh`` takes the SVD's place (``S^2`` and V) - fine unless J is
-  close to rank deficient.
+  ``Js^T Js`` and ``Js^T r`` are formed once in float64 and ``eigh`` takes the SVD's place
+  (``S^2`` and V) - fine unless J is close to rank deficient.
 * **Scaling D is MINPACK's**: the running maximum of J's column norms (1 for a zero column),
   so the damping is invariant to each parameter's units.
 * **Damping: More's trust region** (J. J. More, "The Levenberg-Marquardt algorithm:
@@ -33,11 +32,12 @@ What is used here, and why:
   the reduction the linear model predicts, ``||J delta||^2 + 2 lam ||D delta||^2``) it shrinks
   (``rho <= 1/4``) or doubles past the step (``rho >= 3/4``), and a step is taken if
   ``rho >= 1e-4``. A trust region rather than a damping factor (Nielsen's) because it bounds
-  the step itself: from MGH10's start I a Nielsen update walks into a valley where one
-  parameter is 1e-50 and crawls for thousands of steps; the trust region does not.
+  the step itself: from MGH10's start I a Nielsen update walked into a valley where one
+  parameter was 1e-50 and was still crawling after 1000 steps; the trust region is not.
 * **Stopping** (the :class:`Tolerances`): MINPACK's three tests, with tighter defaults than
-  scipy's 1e-8, plus a damping ceiling. A trial whose residuals are not finite is a rejected
-  step (its ``rho`` is minus infinity), never a crash.
+  scipy's 1e-8, plus a damping ceiling. A trial whose residuals are not finite (or whose
+  residual norm grew tenfold) is a rejected step that shrinks the region tenfold, never a
+  crash.
 * **A last Gauss-Newton step.** Once a convergence test passes, the caller supplies the new
   point's Jacobian once more and one undamped step is tried (see :func:`_polish`): near the
   minimum the loss is flat to rounding and only the gradient can still place the parameters.
@@ -71,6 +71,7 @@ NORMAL_EQUATIONS_SIZE = 20_000_000
 #: The damping at which Levenberg-Marquardt gives up: no step, however short, reduces the loss.
 MAX_DAMPING = 1e32
 _FACTOR = 100.0  # MINPACK's initial trust radius, relative to ||D w0||
+_RANK_CUT = (32 * np.finfo(np.float64).eps) ** 2  # S^2 below this x max(S^2): lost to rounding
 
 
 @dataclass(frozen=True)
@@ -78,9 +79,11 @@ class Tolerances:
     """When Levenberg-Marquardt (or Gauss-Newton) has converged; any one test stops it.
 
     ftol: the relative reduction of the sum of squares: both the actual reduction of a step
-        and the one the linear model predicts are at most ``ftol * SS``.
-    xtol: the step is short: ``||D delta|| <= xtol * (xtol + ||D w||)``, D the scaling (the
-        running maximum of J's column norms).
+        and the one the linear model predicts are at most ``ftol * SS`` (and the two agree
+        within a factor 2).
+    xtol: the step is short: the trust region (the bound on ``||D delta||``) is at most
+        ``xtol * ||D w||``, D the scaling (the running maximum of J's column norms); for
+        Gauss-Newton, ``||D delta||`` itself.
     gtol: the gradient is orthogonal to the residuals: ``max_j |J_j . r| / (||J_j|| ||r||)``,
         the cosine of the angle between r and each column of J, is at most ``gtol``.
 
@@ -144,7 +147,7 @@ def _factor(r: np.ndarray, J: np.ndarray, scale: np.ndarray) -> tuple:
     Js = J / scale
     if J.size > NORMAL_EQUATIONS_SIZE:
         e, V = np.linalg.eigh(Js.T @ Js)
-        e = np.maximum(e, 0.0)  # rounding can leave tiny negative eigenvalues
+        e, V = np.maximum(e[::-1], 0.0), V[:, ::-1]  # descending, as the SVD's; no rounding < 0
         return e, V, V.T @ (Js.T @ r)
     u, s, vt = np.linalg.svd(Js, full_matrices=False)
     return s * s, vt.T, s * (u.T @ r)
@@ -155,7 +158,7 @@ def _gauss_newton(e: np.ndarray, h: np.ndarray) -> np.ndarray:
 
     The minimum-norm least-squares step, as ``numpy.linalg.lstsq`` gives it.
     """
-    keep = e > e.max(initial=0.0) * (len(e) * np.finfo(np.float64).eps) ** 2
+    keep = e > e[0] * _RANK_CUT
     return np.where(keep, -h / np.where(keep, e, 1.0), 0.0)
 
 
@@ -167,7 +170,7 @@ def _trust_region(e: np.ndarray, h: np.ndarray, radius: float, lam: float) -> tu
     ``phi(lam) = ||c(lam)|| - radius``, started from the last step's lam, until
     ``|phi| <= radius / 10`` (at most 10 tries, each a few p-vector operations).
     """
-    if e.min() > e.max() * (len(e) * np.finfo(np.float64).eps) ** 2:  # full rank
+    if e[-1] > e[0] * _RANK_CUT:  # full rank (e is in descending order)
         c = -h / e
         norm = math.sqrt(float(c @ c))
         if norm <= 1.1 * radius:
@@ -197,7 +200,7 @@ def _trust_region(e: np.ndarray, h: np.ndarray, radius: float, lam: float) -> tu
 
 def _gradient_cosine(g: np.ndarray, norms: np.ndarray, ss: float) -> float:
     """max_j |J_j . r| / (||J_j|| ||r||): 0 at a stationary point, scale-free."""
-    return float(np.max(np.abs(g) / (np.where(norms > 0, norms, 1.0) * math.sqrt(ss))))
+    return float(np.max(np.abs(g) / np.where(norms > 0, norms, 1.0))) / math.sqrt(ss)
 
 
 def lm_step(
@@ -213,7 +216,11 @@ def lm_step(
     non-finite result is a rejected step). Returns (w, state, r, moved): the new parameters, the
     new state, the residuals there (no need to recompute them) and whether w moved; when it did
     not (a rejected step), J is still valid and the caller passes the same J again. Once
-    ``state.stop`` is set, further calls return their inputs unchanged.
+    ``state.stop`` is set, further calls return their inputs unchanged; until then a moved w
+    needs its Jacobian for the next call (the step after convergence is the last
+    Gauss-Newton one, :func:`_polish`). ``state.factor`` caches the SVD of the current J
+    between rejected steps; a caller that saves the state may drop it (``factor=None``), and
+    the next call factors J again.
     """
     if state.stop is not None:
         return w, state, r, False
@@ -226,9 +233,10 @@ def lm_step(
         return w, state._replace(nit=nit, stop="converged: the residuals are zero"), r, False
     if factor is None:  # a new Jacobian: check it, factor it, widen the scaling
         J = np.asarray(J, dtype=np.float64)
-        if not np.all(np.isfinite(J)):
+        norms2 = np.einsum("ij,ij->j", J, J)
+        if not math.isfinite(float(norms2.sum())):
             return w, state._replace(nit=nit, stop="non-finite Jacobian"), r, False
-        norms = np.sqrt(np.einsum("ij,ij->j", J, J))
+        norms = np.sqrt(norms2)
         if _gradient_cosine(J.T @ r, norms, state.ss) <= tol.gtol:
             stop = f"converged: gradient below gtol={tol.gtol:g}"
             return w, state._replace(nit=nit, stop=stop), r, False
@@ -247,7 +255,9 @@ def lm_step(
     w_new = w + delta
     r_new = np.asarray(fun(w_new), dtype=np.float64)
     nfev = state.nfev + 1
-    ss_new = float(r_new @ r_new) if np.all(np.isfinite(r_new)) else math.inf
+    ss_new = float(r_new @ r_new)
+    if not math.isfinite(ss_new):  # NaN or inf anywhere in r_new
+        ss_new = math.inf
     ss = state.ss
     pred = jd2 + 2.0 * lam * pnorm**2
     blown = not ss_new < 100.0 * ss  # MINPACK: more than 10x the residual norm (or not finite)
@@ -259,8 +269,8 @@ def lm_step(
         if not math.isfinite(ss_new):
             stop = "diverged: the Gauss-Newton step gave non-finite residuals"
             return w, state._replace(**common, factor=factor, stop=stop), r, False
-        xnorm = float(np.linalg.norm(scale * w_new))
-        stop = _converged(tol, ss, ared, pred, rho, pnorm <= tol.xtol * xnorm)
+        sw = scale * w_new
+        stop = _converged(tol, ss, ared, pred, rho, pnorm <= tol.xtol * math.sqrt(sw @ sw))
         new = state._replace(**common, ss=ss_new, njev=njev + 1, factor=None, stop=stop)
         return w_new, new, r_new, True
 
@@ -274,16 +284,15 @@ def lm_step(
     elif lam == 0.0 or rho >= 0.75:  # a good one: let the next step be twice this one
         radius, lam = 2.0 * pnorm, 0.5 * lam
     accepted = rho >= 1e-4
-    w_next = w_new if accepted else w
-    xnorm = float(np.linalg.norm(scale * w_next))
-    stop = _converged(tol, ss, ared, pred, rho, radius <= tol.xtol * xnorm)
+    sw = scale * (w_new if accepted else w)
+    stop = _converged(tol, ss, ared, pred, rho, radius <= tol.xtol * math.sqrt(sw @ sw))
     if stop is None and lam > MAX_DAMPING:
         stop = f"damping grew past {MAX_DAMPING:g}: no step reduces the loss"
     common.update(lam=lam, radius=radius, stop=stop)
     if accepted:
-        new = state._replace(**common, ss=ss_new, njev=njev + 1, factor=None)
         if stop is not None and stop.startswith("converged"):  # polish first (_polish)
-            new = new._replace(stop=None, polish=stop)
+            common.update(stop=None, polish=stop)
+        new = state._replace(**common, ss=ss_new, njev=njev + 1, factor=None)
         return w_new, new, r_new, True
     return w, state._replace(**common, factor=factor), r, False
 
@@ -304,7 +313,9 @@ def _polish(
     jd2 = float(e @ (c * c))
     w_new = w + (V @ c) / fscale
     r_new = np.asarray(fun(w_new), dtype=np.float64)
-    ss_new = float(r_new @ r_new) if np.all(np.isfinite(r_new)) else math.inf
+    ss_new = float(r_new @ r_new)
+    if not math.isfinite(ss_new):  # NaN or inf anywhere in r_new
+        ss_new = math.inf
     ss = state.ss
     keep = ss_new <= ss or (jd2 <= 1e-12 * ss and ss_new <= ss * (1.0 + 1e-12))
     new = state._replace(nfev=state.nfev + 1, stop=state.polish, polish=None)
