@@ -264,18 +264,21 @@ def test_state_is_a_plain_record():
 # --- the stored NIST problems (the benchmark's data) ---------------------------------------
 
 
-def _benchmark_module(name):
+def _benchmark_module(name, monkeypatch):
+    """``benchmarks/NAME.py`` imported; sys.path and sys.modules put back afterwards."""
     pytest.importorskip("sympy")
-    sys.path.insert(0, str(REPO / "benchmarks"))
+    monkeypatch.setattr(sys, "path", [str(REPO / "benchmarks"), *sys.path])
+    for mod in (name, "nist"):
+        monkeypatch.delitem(sys.modules, mod, raising=False)
     spec = importlib.util.spec_from_file_location(name, REPO / "benchmarks" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
+    monkeypatch.setitem(sys.modules, name, module)
     spec.loader.exec_module(module)
     return module
 
 
-def test_nist_files_and_models_reproduce_the_certified_fit():
-    nonlinear = _benchmark_module("nonlinear")
+def test_nist_files_and_models_reproduce_the_certified_fit(monkeypatch):
+    nonlinear = _benchmark_module("nonlinear", monkeypatch)
     for p in nonlinear.nist_problems():
         stored = nonlinear.nist.load(p.name)
         r = p.fun(p.reference)

@@ -144,12 +144,11 @@ def _factor(r: np.ndarray, J: np.ndarray, scale: np.ndarray) -> tuple:
     ``NORMAL_EQUATIONS_SIZE`` elements, ``Js^T Js`` is formed in float64 and ``eigh`` gives
     ``e`` and V instead (the normal equations: J's condition number squared).
     """
-    Js = J / scale
-    if J.size > NORMAL_EQUATIONS_SIZE:
-        e, V = np.linalg.eigh(Js.T @ Js)
+    if J.size > NORMAL_EQUATIONS_SIZE:  # no N x p copy: scale the p x p products instead
+        e, V = np.linalg.eigh((J.T @ J) / np.outer(scale, scale))
         e, V = np.maximum(e[::-1], 0.0), V[:, ::-1]  # descending, as the SVD's; no rounding < 0
-        return e, V, V.T @ (Js.T @ r)
-    u, s, vt = np.linalg.svd(Js, full_matrices=False)
+        return e, V, V.T @ ((J.T @ r) / scale)
+    u, s, vt = np.linalg.svd(J / scale, full_matrices=False)
     return s * s, vt.T, s * (u.T @ r)
 
 
