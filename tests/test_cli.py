@@ -350,7 +350,7 @@ def test_fit_help_leads_with_the_basics_and_fits_100_columns() -> None:
     more = lines[lines.index("more examples:") + 1 :]
     assert len([line for line in basics if line.strip()]) <= 8
     examples = [line for line in basics + more if "gradfit fit" in line]
-    assert len(examples) == 22  # every example there was, some under 'more examples'
+    assert len(examples) == 24  # every example there was, some under 'more examples'
 
 
 def test_a_validated_config_is_not_validated_again(monkeypatch) -> None:
@@ -393,6 +393,17 @@ COMBINATION_CASES = [
     ({"loss": "absolute", "lr": "auto"}, "the absolute loss has none: give --lr"),
     ({"l2": 0.1, "workers": 2}, "--l2 and --l1 are not available with --workers"),
     ({"l1": 0.1, "distributed": True}, "--l2 and --l1 are not available in a distributed run"),
+    # second-order optimizers and preconditioning
+    ({"optimizer": "lm", "method": "gram"}, "takes its steps from the model's Jacobian"),
+    ({"optimizer": "lm", "batch_size": 10}, "solves for all the points at once"),
+    ({"optimizer": "lm", "checkpoint": "c.ckpt"}, "--checkpoint is not supported"),
+    ({"optimizer": "lm", "resume": "c.ckpt"}, "runs cannot be resumed yet"),
+    ({"optimizer": "lm", "distributed": True}, "in one process for now (no --distributed)"),
+    ({"optimizer": "lm", "workers": 2}, "in one process for now (no --workers)"),
+    ({"precondition": True, "method": "autograd"}, "--precondition scales gradfit's own"),
+    ({"precondition": True, "optimizer": "lbfgs"}, "--precondition is for the first-order"),
+    ({"precondition": True, "workers": 2}, "--precondition runs in one process"),
+    ({"precondition": True, "distributed": True}, "--precondition runs in one process"),
     # the first problem found is reported, in the order the options are read
     ({"backend": "numpy", "method": "nn", "optimizer": "adagrad"}, "the nn method needs"),
     ({"method": "gram", "batch_size": 0}, "--batch-size must be a positive integer"),

@@ -111,8 +111,12 @@ class FitConfig:
             raise UsageError(f"unknown method {self.method!r}; choose one of: {', '.join(CHOICES)}")
         _check_combinations("method", facts)
         loss_options = _loss_options(self, facts)
-        auto = self.lr == "auto"
-        spec = replace(self, lr=None if auto else self.lr).optimizer_spec(model).validated()
+        auto = self.lr == "auto" and self.optimizer not in SECOND_ORDER  # lm: no rate to pick
+        spec = (
+            replace(self, lr=None if self.lr == "auto" else self.lr)
+            .optimizer_spec(model)
+            .validated()
+        )
         facts["optimizer"] = spec.name
         _check_combinations("optimizer", facts)
         scale_options = _scale_options(self, facts)
@@ -224,6 +228,8 @@ def _auto_by_default(config: FitConfig, scale: bool | None) -> bool:
     so); the article's grid keeps 1e-6, whatever the target, and arrays given to
     :func:`gradfit.fit` and the tutorial's models keep their defaults.
     """
+    if config.optimizer in SECOND_ORDER:
+        return False  # no learning rate: the step is solved for
     if config.data is not None or scale:
         return True  # scaled data is well conditioned: the rate from its curvature is fast
     if is_formula(config.model):  # no published rate: the curvature at the start gives one

@@ -193,10 +193,20 @@ def plan(
     if config.lr == "auto" and exact:
         path = _budget_path(config, model, trained, init, stats, spectrum)
     scales = None
+    along = model.kind == "formula" and trained is not None and not comm.distributed
+    if along and (config.lr == "auto" or config.precondition):
+        from .understand.nonlinear import PATH_WHERE, path_gram
+
+        gram = path_gram(model, trained.x, trained.y, init)
+        spectrum = gram_spectrum(gram, False, PATH_WHERE)
     if config.precondition:  # the curvature that matters is that of u = w / s
-        gram = stats.gram if stats is not None else hessian_gram(model, x, init)[0]
-        scales = preconditioner(gram)
-        spectrum = gram_spectrum(scales[:, None] * gram * scales[None, :], model.linear)
+        if stats is not None:
+            gram = stats.gram
+        elif not along:
+            gram = hessian_gram(model, x, init)[0]
+        scales = preconditioner(hessian_gram(model, x, init)[0] if along else gram)
+        where = PATH_WHERE if along else "at the start"
+        spectrum = gram_spectrum(scales[:, None] * gram * scales[None, :], model.linear, where)
         path = None
     factor = 1.0 if loss.factor is None else loss.factor
     if factor != 1.0 or penalty.l2:  # the analysis is in sum-of-squares units: scale it

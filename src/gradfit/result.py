@@ -55,6 +55,8 @@ class FitResult:
 
     distributed: dict[str, Any] | None = None  # world size, rank, backend of a distributed run
     seed_drawn: bool = False  # the seed was drawn for this run and shaped it (not saved)
+    stop_reason: str | None = None  # why the run ended before --steps (lm: converged)
+    steps_done: int | None = None  # the steps run when it ended early
 
     def predict(self, x: Any) -> np.ndarray:
         """The fitted model at ``x`` (float64 NumPy); in the scaled variable when scaled."""
@@ -124,6 +126,9 @@ class FitResult:
             "monomial_formula": self.monomial_formula(),
             "loss_history": [[t, _float(v)] for t, v in self.loss_history],
             "final_loss": _float(self.final_loss),
+            "stop": None
+            if self.stop_reason is None
+            else {"reason": self.stop_reason, "steps": self.steps_done},
             "optimum": None,
             "lr_auto": self.lr_auto,
             "status": "ok",

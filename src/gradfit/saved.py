@@ -256,7 +256,7 @@ def _formula_model(doc: dict[str, Any], coef: np.ndarray, label: str) -> SavedMo
     run as Python), its parameter names checked against the expression's."""
     from .models import FormulaModel
 
-    model = FormulaModel.from_text(doc["expression"], f"{label}: \"expression\"")
+    model = FormulaModel.from_text(doc["expression"], f'{label}: "expression"')
     names = list(doc["param_names"])
     if names != list(model.param_names):
         raise UsageError(

@@ -23,6 +23,7 @@ examples:
   gradfit explain --lr 1e-5           an unstable rate, and by how much
   gradfit explain --degree 5 --lr auto
   gradfit explain --optimizer momentum --lr auto --json
+  gradfit explain --model 'b1*(1-exp(-b2*x))' --init b1=500,b2=1e-4 --data misra1a.csv
 """
 
 
@@ -42,16 +43,21 @@ def add_parser(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``gradfit explain``; return the exit status."""
+    from ..models import is_formula
     from ..outputs import emit_json
-    from ..understand.explain import explain, render
     from .fit import note_drawn_seed
 
     config = config_from_args(args)
     check_outputs(args)
+    if is_formula(config.model):
+        from ..understand.nonlinear import explain_formula as explain
+        from ..understand.nonlinear import render_formula as render
+    else:
+        from ..understand.explain import explain, render  # type: ignore[assignment]
     ex = explain(config)
     if args.json != "-":
         sys.stdout.write(render(ex) + "\n")
-        if ex.seed_drawn:
+        if getattr(ex, "seed_drawn", False):
             note_drawn_seed(ex.config.seed)
     if args.json is not None:
         emit_json(ex.to_dict(), args.json, sys.stdout)

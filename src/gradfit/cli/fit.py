@@ -36,9 +36,11 @@ examples:
   gradfit fit --preset custom-function         the tutorial's a + b * P3(c + d x)
 
 more examples:
+  gradfit fit --model 'b1*(1-exp(-b2*x))' --init b1=500,b2=1e-4 --data misra1a.csv --optimizer lm
   python -m gradfit fit --json                 only the JSON document, on stdout
   gradfit fit --method autograd --backend torch --dtype float64
   gradfit fit --basis legendre --degree 5 --optimizer adam --lr 1e-2
+  gradfit fit --model 'a*exp(-b*x) + c' --target '2*exp(-1.3*x) + 0.5' --range 0 3 --precondition
   gradfit fit --target 'exp(-x**2) * cos(3*x)' --range -2 2 --lr auto --steps 5000
   gradfit fit --data log.parquet --x time --y temp --degree 2 --backend numpy
   gradfit fit --backend numpy --points 100000000 --method gram     10^8 points, in chunks
@@ -172,6 +174,8 @@ def run(args: argparse.Namespace) -> int:
             out.write(f"lr auto: {result.lr_auto['lr']:.6g} ({result.lr_auto['rule']})\n")
         if result.method_auto is not None and result.method != "manual" and not args.quiet:
             out.write(f"method auto: {result.method} ({result.method_auto})\n")
+        if result.stop_reason is not None and not args.quiet:
+            out.write(f"stopped after {result.steps_done} steps: {result.stop_reason}\n")
         out.write(result_line(result.formula()) + "\n")
         if result.formula() != result.monomial_formula() and result.model.kind != "dynamic":
             out.write(f"In powers of x: {result.monomial_formula()}\n")

@@ -96,6 +96,8 @@ def resolve_method(
         if penalty is not None and penalty.l1 > 0
         else "lbfgs is torch.optim's"
         if optimizer == "lbfgs"
+        else f"{optimizer} solves with the Jacobian"
+        if optimizer in ("lm", "gauss-newton")
         else "mini-batches need the per-point loop"
         if batch_size is not None
         else f"fewer than {AUTO_GRAM_MIN_POINTS} points"
@@ -144,6 +146,17 @@ def make_method(
         if stats is None:
             stats = statistics(model, problem.x, problem.y)
         return GramMethod(stats, backend, spec, init, loss, penalty)
+    if spec.name in ("lm", "gauss-newton"):
+        from .second_order import SecondOrderMethod
+
+        if name not in ("manual", "autograd"):
+            raise UsageError(
+                f"--optimizer {spec.name} takes its steps from the model's Jacobian: use "
+                "--method manual (the hand-derived one) or autograd (torch's)"
+            )
+        if penalty:
+            raise UsageError(f"--optimizer {spec.name} has no --l2 or --l1 yet; use sgd or adam")
+        return SecondOrderMethod(name, model, problem, backend, spec, init, seed, loss)
     if name == "manual":
         from .manual import ManualMethod
 

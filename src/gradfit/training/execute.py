@@ -177,6 +177,8 @@ def result_of(
         data=plan.problem.source,
         dataset=plan.problem,  # a Problem, or a ChunkedProblem (plots take a sample of it)
         seed_drawn=plan.seed_drawn,
+        stop_reason=outcome.stop,
+        steps_done=outcome.steps_done,
     )
 
 

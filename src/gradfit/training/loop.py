@@ -35,6 +35,8 @@ class TrainOutcome:
     history: list[tuple[int, float]] = field(default_factory=list)
     final_loss: float = math.nan
     loop_seconds: float = 0.0
+    stop: str | None = None  # why the method ended the run early (lm: converged), else None
+    steps_done: int | None = None  # the steps run when the method stopped early
 
 
 class TrainInterrupted(Exception):
@@ -85,11 +87,18 @@ def train(
     checkpoint), so a diverging run never replaces a good checkpoint with a bad one.
     ``stop()`` is asked after every step (a host-side flag, no device sync); when it
     says yes the loop raises :class:`TrainInterrupted` at that step boundary.
+
+    A method that converges by its own test (Levenberg-Marquardt) says why in its
+    ``stop_reason``: the loop logs that step and ends the run there; ``steps`` is then the
+    maximum.
     """
     history = list(history or [])
     if checkpoint is None:
         checkpoint_every = 0
     guard = bound is not None
+    stops = hasattr(method, "stop_reason")  # a method that may end the run early
+    stopped: str | None = None
+    done = steps
     snap, snap_step = (method.snapshot(), start) if guard else (None, start)
     backend.synchronize()
     start_time = time.perf_counter()
@@ -98,6 +107,8 @@ def train(
         for t in range(start, steps):
             logged = t % log_every == log_every - 1  # the article's `t % 100 == 99`
             loss = method.step(logged)
+            if stops and method.stop_reason is not None:
+                stopped, done, logged = method.stop_reason, t + 1, True  # log the last step
             if logged:
                 value = backend.scalar(loss)
                 history.append((t, value))
@@ -117,15 +128,18 @@ def train(
                             method, backend, snap, snap_step, t + 1, bound, history, value
                         )
                 checkpoint(t + 1, history)
+            if stopped is not None:
+                break
             if stop is not None and stop() and t + 1 < steps:
                 raise TrainInterrupted(t + 1, history, time.perf_counter() - start_time)
         final = backend.scalar(method.loss())
         if guard and _bad(final, bound):
-            raise _locate(method, backend, snap, snap_step, steps, bound, history, final)
+            raise _locate(method, backend, snap, snap_step, done, bound, history, final)
     if checkpoint is not None:
-        checkpoint(steps, history)
+        checkpoint(done, history)
     backend.synchronize()
-    return TrainOutcome(history, final, time.perf_counter() - start_time)
+    seconds = time.perf_counter() - start_time
+    return TrainOutcome(history, final, seconds, stopped, done if stopped is not None else None)
 
 
 def _bad(value: float, bound: float | None) -> bool:

@@ -93,10 +93,11 @@ class Spectrum:
     eigenvalues: np.ndarray
     eigenvectors: np.ndarray
     exact: bool = True  # False: Gauss-Newton at a point, for a model that is not linear in w
+    where: str = "at the start"  # the point(s) an inexact (Gauss-Newton) curvature is from
 
     def scaled(self, factor: float) -> Spectrum:
         """The spectrum of ``factor`` times this loss (the mean squared error: 1 / n)."""
-        return Spectrum(self.eigenvalues * factor, self.eigenvectors, self.exact)
+        return Spectrum(self.eigenvalues * factor, self.eigenvectors, self.exact, self.where)
 
     def shifted(self, shift: float) -> Spectrum:
         """The spectrum of this loss plus ``shift / 2 * |w|^2`` (``--l2 alpha``: shift 2 alpha)."""
@@ -175,7 +176,7 @@ def hessian_gram(
     return gram, exact
 
 
-def gram_spectrum(gram: np.ndarray, exact: bool = True) -> Spectrum:
+def gram_spectrum(gram: np.ndarray, exact: bool = True, where: str = "at the start") -> Spectrum:
     """The spectrum of the Hessian ``2 G`` of least squares with Gram matrix ``G = X^T X``
     (``G = J^T J``, Gauss-Newton, when not ``exact``)."""
     from ..errors import UsageError
@@ -186,7 +187,7 @@ def gram_spectrum(gram: np.ndarray, exact: bool = True) -> Spectrum:
             "float64): use --scale, or give --lr"
         )
     vals, vecs = np.linalg.eigh(2.0 * gram)
-    return Spectrum(np.clip(vals, 0.0, None), vecs, exact)
+    return Spectrum(np.clip(vals, 0.0, None), vecs, exact, where)
 
 
 def jacobian(model: Any, x: Any, w: np.ndarray, h: float = 1e-6) -> np.ndarray:
@@ -389,7 +390,7 @@ def auto_learning_rate(
     if path is not None:
         spectrum = path.spectrum
     spec = spectrum if spectrum is not None else hessian_spectrum(model, x, w0)
-    where = "" if spec.exact else " of the curvature at the start"
+    where = "" if spec.exact else f" of the curvature {spec.where}"
     if optimizer == "sgd" and momentum is None and path is not None and steps is not None:
         return AutoLR(
             budget_lr(path, steps),

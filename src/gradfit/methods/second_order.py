@@ -1,0 +1,130 @@
+"""The next rung: Gauss-Newton and Levenberg-Marquardt steps from the model's Jacobian.
+
+Gradient descent moves along ``-grad L = -2 J^T r`` with one step size for every direction, so
+on a stiff problem (parameters on scales a million apart) it must crawl along the flat ones.
+Gauss-Newton solves the linearised problem ``min |r + J d|`` instead - a step that is right for
+every direction at once - and Levenberg-Marquardt damps that step toward gradient descent when
+the linearisation cannot be trusted (see :mod:`gradfit.optim.levenberg`).
+
+The Jacobian ``J = d y_pred / d w`` is the model's own (``--method manual``: the symbolic
+derivatives of a formula, the design matrix of a polynomial) or torch's (``--method autograd``:
+``torch.autograd.functional.jacobian`` of the same forward pass). The steps are solved on the
+host in float64 whatever the backend; the model is evaluated on the backend.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..backends import Backend
+from ..data import Problem
+from ..errors import UsageError
+from ..losses import SQUARED, Loss
+from ..models import evaluation
+from ..optim import OptimizerSpec
+from ..optim.levenberg import LMState, Tolerances, lm_init, lm_step
+
+SECOND_ORDER = ("lm", "gauss-newton")
+
+
+class SecondOrderMethod:
+    """One Levenberg-Marquardt (or Gauss-Newton) iteration per step of the loop.
+
+    ``stop_reason`` becomes a sentence once the iteration has converged (or cannot go on): the
+    loop then ends the run early, and ``--steps`` is only the maximum.
+    """
+
+    reduce: Any = None  # distributed runs are refused for now
+
+    def __init__(
+        self,
+        name: str,
+        model: Any,
+        problem: Problem,
+        backend: Backend,
+        spec: OptimizerSpec,
+        init: np.ndarray,
+        seed: int = 0,
+        loss: Loss = SQUARED,
+    ) -> None:
+        if loss.factor is None:
+            raise UsageError(
+                f"--optimizer {spec.name} minimises a sum of squares; the {loss.name} loss is "
+                "not one: use a first-order optimizer (sgd, adam, ...) for it"
+            )
+        if name == "manual" and not hasattr(model, "jacobian"):
+            raise UsageError(
+                f"the {model.kind} model has no hand-derived Jacobian; use --method autograd "
+                f"with --optimizer {spec.name}"
+            )
+        self.name = name
+        self.model = model
+        self.backend = backend
+        self.objective = loss
+        self.y = problem.y
+        self.cache = model.prepare(problem.x, backend, seed)
+        w = np.array(init, dtype=np.float64)
+        r, J = self._residual(w), self._jacobian(w)
+        gauss_newton = spec.name == "gauss-newton"
+        self.state: LMState = lm_init(w, r, J, Tolerances(), gauss_newton=gauss_newton)
+        self.w, self.r = w, r
+        self.J: np.ndarray | None = J  # at self.w (None: computed when a step needs it)
+
+    # --- evaluations, on the backend, read back in float64 --------------------------------
+
+    def _residual(self, w: np.ndarray) -> np.ndarray:
+        with evaluation(self.cache), np.errstate(all="ignore"):
+            y_pred = self.model.forward(self.backend.asarray(w), self.cache)
+            r = self.backend.to_numpy(y_pred - self.y)
+        return np.asarray(r, dtype=np.float64).reshape(-1)
+
+    def _jacobian(self, w: np.ndarray) -> np.ndarray:
+        be = self.backend
+        with evaluation(self.cache), np.errstate(all="ignore"):
+            if self.name == "autograd":
+                import torch
+
+                def forward(v: Any) -> Any:
+                    return self.model.forward(v.unbind(0), self.cache)
+
+                J = torch.autograd.functional.jacobian(forward, be.asarray(w))
+            else:
+                J = self.model.jacobian(be.asarray(w), self.cache)
+            J = be.to_numpy(J)
+        return np.asarray(J, dtype=np.float64).reshape(-1, w.size)
+
+    # --- the loop's interface ----------------------------------------------------------------
+
+    @property
+    def stop_reason(self) -> str | None:
+        return self.state.stop
+
+    def step(self, need_loss: bool) -> Any:
+        """One iteration; the loss before it (the loop's convention)."""
+        loss = self._value(self.r)
+        if self.state.stop is not None:
+            return loss
+        if self.J is None:
+            self.J = self._jacobian(self.w)
+        w, self.state, r, moved = lm_step(self.w, self.state, self.r, self.J, self._residual)
+        if moved:
+            self.w, self.r, self.J = w, r, None
+        return loss
+
+    def _value(self, r: np.ndarray) -> float:
+        return float(self.objective.value(r))
+
+    def loss(self) -> float:
+        return self._value(self.r)
+
+    def params(self) -> np.ndarray:
+        return self.w.copy()
+
+    def snapshot(self) -> Any:
+        return self.w.copy(), self.state, self.r.copy()
+
+    def restore(self, snap: Any) -> None:
+        w, state, r = snap
+        self.w, self.state, self.r, self.J = np.array(w), state, np.array(r), None
