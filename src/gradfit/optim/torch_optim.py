@@ -69,4 +69,7 @@ def make_torch_optimizer(spec: OptimizerSpec, params: Sequence[Any]) -> Any:
         )
     if spec.name == "adam":
         return torch.optim.Adam(params, lr=spec.lr, betas=spec.betas, eps=spec.eps)
-    return torch.optim.LBFGS(params, lr=spec.lr)
+    # With a strong-Wolfe line search, as quasi-Newton methods are meant to run: without one,
+    # torch's L-BFGS takes fixed steps of lr along its direction and wanders off on badly
+    # scaled problems (a formula's parameters 1e7 apart).
+    return torch.optim.LBFGS(params, lr=spec.lr, line_search_fn="strong_wolfe")
