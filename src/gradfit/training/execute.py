@@ -16,8 +16,8 @@ from ..backends import versions
 from ..errors import DivergenceError, FitInterrupted, UsageError
 from ..methods import Method, make_method
 from ..result import FitResult
-from ..understand.uncertainty import FitStatistics, fit_statistics
 from ..understand.analysis import Optimum, closed_form, design_optimum
+from ..understand.uncertainty import FitStatistics, fit_statistics
 from .guard import divergence_advice, divergence_bound
 from .interrupt import StopOnInterrupt
 from .loop import LogCallback, StepCallback, TrainInterrupted, TrainOutcome, train

@@ -110,6 +110,7 @@ def markdown_report(result: Any, plot: str | None = None, where: str = ".") -> s
             "",
             f"Optimum: `{format_optimum(opt.coef)}`",
         ]
+    lines += uncertainty_section(result)
     if result.lr_auto is not None:
         lines += ["", f"lr auto: {result.lr_auto['lr']:.6g}, {result.lr_auto['rule']}."]
     if plot is not None:
@@ -117,6 +118,29 @@ def markdown_report(result: Any, plot: str | None = None, where: str = ".") -> s
     versions = ", ".join(f"{k} {v}" for k, v in result.versions.items() if v)
     lines += ["", f"<sub>{versions}; loop {result.timings['loop_s']:.3f} s</sub>", ""]
     return "\n".join(lines)
+
+
+def uncertainty_section(result: Any) -> list[str]:
+    """The report's "Uncertainty" section: each reported parameter, its standard error, and the
+    goodness of fit (none when the run has no statistics)."""
+    st = result.statistics
+    if st is None:
+        return []
+    values = result.reported()
+    lines = [
+        "",
+        "## Uncertainty",
+        "",
+        "| parameter | value | standard error |",
+        "| --- | ---: | ---: |",
+    ]
+    for name, se in zip(st.names, st.standard_errors.tolist(), strict=True):
+        lines.append(f"| {name} | {values[name]:.8g} | {se:.3g} |")
+    fit = uncertainty_lines(st, values, result.excess_loss(), width=10**6)[1:]
+    lines += [""] + [
+        f"{line.strip()}" + ("" if i == len(fit) - 1 else "  ") for i, line in enumerate(fit)
+    ]
+    return lines
 
 
 def format_optimum(coef: Any) -> str:

@@ -75,9 +75,12 @@ class FitStatistics:
 
     def band(self, jacobian: np.ndarray) -> np.ndarray:
         """Standard error of the fitted curve at new points, ``sqrt(diag(J cov J^T))``, from the
-        Jacobian of the trained parameters there (a polynomial's design rows)."""
-        cov = self.trained_covariance if self.trained_covariance is not None else self.covariance
+        Jacobian of the trained parameters there (a polynomial's design rows); nan when some
+        parameter is unidentified (the curve is then not determined between the data)."""
         J = np.asarray(jacobian, dtype=np.float64)
+        cov = self.trained_covariance
+        if cov is None:
+            return np.full(J.shape[0], math.nan)
         return np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", J, cov, J), 0.0))
 
     def to_dict(self) -> dict[str, Any]:
