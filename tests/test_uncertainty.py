@@ -268,3 +268,15 @@ def test_report_and_plot_show_the_uncertainty(tmp_path) -> None:
     np.testing.assert_allclose(fit_band(r, data.x_fit[:5]), se, rtol=1e-9)
     np.testing.assert_allclose(data.band[1][:5] - data.curves[0].y_fit[:5], Z * se, rtol=1e-9)
     np.testing.assert_allclose(data.residuals, data.y - r.predict(data.x), atol=0)
+
+
+@pytest.mark.parametrize("method", ["gram", "manual"])
+def test_a_run_that_diverged_has_no_statistics(method: str) -> None:
+    x = np.linspace(-3, 3, 200)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the statistics add no overflow warning of their own
+        r = gradfit.fit(
+            x, np.sin(x), backend="numpy", method=method, lr=10.0, guard=False, steps=300, seed=1
+        )
+    assert not np.isfinite(r.final_loss) and r.statistics is None
+    assert json.loads(json.dumps(r.to_dict()))["param_errors"] is None

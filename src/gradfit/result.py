@@ -25,7 +25,10 @@ class FitResult:
     article's a, b, c, d); ``params`` the model's own parameters (the same for a monomial
     polynomial; Legendre coefficients, or legendre3's a, b, c, d); ``loss_history`` holds
     ``(step, loss)`` for every logged step, the loss being the one *before* that step's update
-    (what the article prints); ``final_loss`` is the loss at the final parameters.
+    (what the article prints); ``final_loss`` is the loss at the final parameters;
+    ``statistics`` the standard errors and goodness of fit at them (a
+    :class:`gradfit.understand.uncertainty.FitStatistics` of the parameters :meth:`reported`
+    names; None for the dynamic net or a loss that is not a sum of squares).
     """
 
     config: FitConfig

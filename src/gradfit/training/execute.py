@@ -203,8 +203,12 @@ def fit_statistics_of(plan: Any, params: np.ndarray) -> FitStatistics | None:
     names, transform = _reported(model, domain)
     if stats is not None and getattr(model, "statistics", False):
         tss = max(float(stats.yty - stats.xty[0] ** 2 / stats.n), 0.0)  # B_0 = 1: sum(y)
+        with np.errstate(all="ignore"):
+            ssr = stats.loss(w)
+        if not np.isfinite(ssr):  # a run that diverged (--no-guard)
+            return None
         return fit_statistics(
-            None, None, names=names, n=stats.n, jtj=stats.gram, ssr=stats.loss(w), y_tss=tss,
+            None, None, names=names, n=stats.n, jtj=stats.gram, ssr=ssr, y_tss=tss,
             transform=transform,
         )  # fmt: skip
     jacobian = getattr(model, "jacobian", None)
@@ -216,19 +220,20 @@ def fit_statistics_of(plan: Any, params: np.ndarray) -> FitStatistics | None:
     host = resolve_backend("numpy", "cpu", "float64")
     p = model.n_params
     jtj, ssr, count, mean, m2 = np.zeros((p, p)), 0.0, 0, 0.0, 0.0
-    for x, y in array_chunks(plan.trained.x, plan.trained.y):
-        cache = model.prepare(x, host, plan.seed)
-        J = np.broadcast_to(np.asarray(jacobian(w, cache), dtype=np.float64), (y.size, p))
-        r = y - np.broadcast_to(np.asarray(model.forward(w, cache), dtype=np.float64), y.shape)
-        jtj += J.T @ J
-        ssr += float(r @ r)
-        # y's sum of squares about its mean, chunk by chunk (Chan et al.'s pairwise update).
-        c_mean = float(y.mean())
-        c_m2 = float(((y - c_mean) ** 2).sum())
-        total = count + y.size
-        m2 += c_m2 + (c_mean - mean) ** 2 * count * y.size / total
-        mean += (c_mean - mean) * y.size / total
-        count = total
+    with np.errstate(all="ignore"):  # a run that diverged (--no-guard): None below
+        for x, y in array_chunks(plan.trained.x, plan.trained.y):
+            cache = model.prepare(x, host, plan.seed)
+            J = np.broadcast_to(np.asarray(jacobian(w, cache), dtype=np.float64), (y.size, p))
+            r = y - np.broadcast_to(np.asarray(model.forward(w, cache), dtype=np.float64), y.shape)
+            jtj += J.T @ J
+            ssr += float(r @ r)
+            # y's sum of squares about its mean, chunk by chunk (Chan et al.'s pairwise update).
+            c_mean = float(y.mean())
+            c_m2 = float(((y - c_mean) ** 2).sum())
+            total = count + y.size
+            m2 += c_m2 + (c_mean - mean) ** 2 * count * y.size / total
+            mean += (c_mean - mean) * y.size / total
+            count = total
     if not (np.all(np.isfinite(jtj)) and np.isfinite(ssr)):
         return None
     return fit_statistics(

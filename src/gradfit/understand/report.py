@@ -42,11 +42,13 @@ def uncertainty_lines(
     st = statistics
     fit = [f"RMSE {st.rmse:.4g}"]
     if st.r2 is not None:
-        fit.append(f"R^2 {st.r2:.6f}")
+        r2 = 0.0 if abs(st.r2) < 5e-7 else st.r2  # no "-0.000000"; nan stays nan
+        fit.append(f"R^2 {r2:.6f}")
     if st.reduced_chi2 is not None:
         fit.append(f"chi^2/dof {st.reduced_chi2:.4g}")
     fit += [f"AIC {st.aic:.1f}", f"BIC {st.bic:.1f}"]
-    fit.append(f"(n={st.n}, {st.n_params} parameters, {st.dof} dof)")
+    plural = "" if st.n_params == 1 else "s"
+    fit.append(f"(n={st.n}, {st.n_params} parameter{plural}, {st.dof} dof)")
     lines.append("  ".join(fit))
     if st.unidentified:
         lines.append(
