@@ -31,7 +31,9 @@ def test_default_run_prints_the_articles_line_shapes(capsys, backend: str) -> No
     code, out, err = cli(capsys, "fit", "--backend", backend, "--seed", "5")
     assert code == 0 and err == ""
     lines = out.splitlines()
-    assert len(lines) == 21
+    # the article's 21 lines, then the uncertainty block (indented: parameters, fit, a note)
+    assert len(lines) in (23, 24) and all(line.startswith("  c") for line in lines[21:22])
+    assert lines[22].startswith("  RMSE ")
     steps = [int(LOSS_LINE.match(line).group(1)) for line in lines[:20]]
     assert steps == list(range(99, 2000, 100))
     match = CUBIC_LINE.match(lines[20])
@@ -76,7 +78,9 @@ def test_result_line_for_other_degrees(capsys, degree: str, pattern: str) -> Non
 
 def test_log_every_and_quiet(capsys) -> None:
     _, out, _ = cli(capsys, "fit", "--backend", "numpy", "--steps", "1000", "--log-every", "250")
-    assert [line.split()[0] for line in out.splitlines()[:-1]] == ["249", "499", "749", "999"]
+    lines = out.splitlines()
+    assert [line.split()[0] for line in lines[:4]] == ["249", "499", "749", "999"]
+    assert lines[4].startswith("Result: ") and lines[5].startswith("  c0 = ")
     _, out, _ = cli(capsys, "fit", "--backend", "numpy", "--steps", "1000", "--quiet")
     assert len(out.splitlines()) == 1 and out.startswith("Result: ")
 

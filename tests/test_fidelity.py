@@ -87,8 +87,11 @@ def test_cli_prints_the_articles_numbers(seed_scripts: Path, backend: str, init:
     assert proc.returncode == 0, proc.stderr
     ours = proc.stdout.splitlines()
 
-    # 20 loss lines t = 99, 199, ..., 1999, then the result line.
-    assert len(article) == len(ours) == 21
+    # 20 loss lines t = 99, 199, ..., 1999, then the result line (and gradfit's uncertainty
+    # block after it: indented lines, see test_uncertainty.py).
+    assert len(article) == 21 and len(ours) > 21
+    assert all(line.startswith("  ") for line in ours[21:])
+    ours = ours[:21]
     article_losses = [float(line.split()[1]) for line in article[:20]]
     our_losses = [float(line.split()[1]) for line in ours[:20]]
     assert [line.split()[0] for line in ours[:20]] == STEPS
@@ -110,6 +113,8 @@ def test_cli_prints_the_golden_numbers(run: dict, capsys: pytest.CaptureFixture[
     backend = run["backend"]
     assert gradfit_main(fit_args(backend, run["init"])) == 0
     ours = capsys.readouterr().out.splitlines()
+    assert len(ours) > 21 and all(line.startswith("  ") for line in ours[21:])  # uncertainty
+    ours = ours[:21]
 
     assert len(ours) == len(run["losses"]) + 1 == 21
     assert [line.split()[0] for line in ours[:20]] == STEPS

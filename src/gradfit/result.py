@@ -12,6 +12,7 @@ import numpy as np
 from .config import FitConfig
 from .data import Domain, evaluate
 from .understand.analysis import Optimum
+from .understand.uncertainty import FitStatistics, json_matrix
 
 SCHEMA = "gradfit.fit/1"
 
@@ -24,7 +25,10 @@ class FitResult:
     article's a, b, c, d); ``params`` the model's own parameters (the same for a monomial
     polynomial; Legendre coefficients, or legendre3's a, b, c, d); ``loss_history`` holds
     ``(step, loss)`` for every logged step, the loss being the one *before* that step's update
-    (what the article prints); ``final_loss`` is the loss at the final parameters.
+    (what the article prints); ``final_loss`` is the loss at the final parameters;
+    ``statistics`` the standard errors and goodness of fit at them (a
+    :class:`gradfit.understand.uncertainty.FitStatistics` of the parameters :meth:`reported`
+    names; None for the dynamic net or a loss that is not a sum of squares).
     """
 
     config: FitConfig
@@ -57,6 +61,8 @@ class FitResult:
     seed_drawn: bool = False  # the seed was drawn for this run and shaped it (not saved)
     stop_reason: str | None = None  # why the run ended before --steps (lm: converged)
     steps_done: int | None = None  # the steps run when it ended early
+    # Standard errors, covariance, R^2, AIC... at the fitted parameters (None: not computed).
+    statistics: FitStatistics | None = field(default=None, repr=False)
 
     def predict(self, x: Any) -> np.ndarray:
         """The fitted model at ``x`` (float64 NumPy); in the scaled variable when scaled."""
@@ -99,8 +105,35 @@ class FitResult:
 
         return format_polynomial(self.coef)
 
+    def reported(self) -> dict[str, float]:
+        """The fitted parameters as reported, by name: a polynomial's monomial coefficients of
+        x (``c0`` the constant, ``ck`` the coefficient of x^k), whatever its basis or scaling;
+        the other models' own parameters (legendre3's a, b, c, d)."""
+        if self.model.kind == "poly":
+            values = np.asarray(self.coef, dtype=np.float64)
+            names = [f"c{k}" for k in range(values.size)]
+        else:
+            values = np.asarray(self.params, dtype=np.float64)
+            names = list(self.model.param_names)
+        return dict(zip(names, values.tolist(), strict=True))
+
+    def excess_loss(self) -> float | None:
+        """How far the final loss is above the least-squares optimum, relative (None: no
+        optimum known, or it is 0)."""
+        if self.optimum is None or not self.optimum.loss > 0:
+            return None
+        return (self.final_loss - self.optimum.loss) / self.optimum.loss
+
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready document (non-finite numbers become ``null``)."""
+        """A JSON-ready document (non-finite numbers become ``null``).
+
+        ``params`` is ``{name: value}`` of :meth:`reported`, ``param_errors`` their standard
+        errors, ``covariance`` their covariance (rows in the order of ``params``) and
+        ``statistics`` the goodness of fit (see :mod:`gradfit.understand.uncertainty`); the
+        last three are ``null`` when not computed. ``model_params`` are the model's own trained
+        parameters (Legendre coefficients, coefficients in t when scaled).
+        """
+        st = self.statistics
         doc: dict[str, Any] = {
             "schema": SCHEMA,
             "config": self.config.to_dict(),
@@ -119,7 +152,13 @@ class FitResult:
             "device": self.device,
             "dtype": self.dtype,
             "init_params": _floats(self.init_params),
-            "params": _floats(self.params),
+            "params": {k: _float(v) for k, v in self.reported().items()},
+            "param_errors": None
+            if st is None
+            else {k: _float(v) for k, v in zip(st.names, st.standard_errors.tolist(), strict=True)},
+            "covariance": None if st is None else json_matrix(st.covariance),
+            "statistics": None if st is None else st.to_dict(),
+            "model_params": _floats(self.params),
             "init_coef": _floats(self.init_coef),
             "coef": _floats(self.coef),
             "formula": self.formula(),

@@ -124,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
     from ..api import run as run_fit
     from ..outputs import emit_json
     from ..progress import FitProgress, progress_enabled
-    from ..understand.report import failure_document, log_line, result_line
+    from ..understand.report import failure_document, log_line, result_line, uncertainty_lines
 
     config = fit_config(args)
     check_outputs(args)
@@ -179,6 +179,11 @@ def run(args: argparse.Namespace) -> int:
         out.write(result_line(result.formula()) + "\n")
         if result.formula() != result.monomial_formula() and result.model.kind != "dynamic":
             out.write(f"In powers of x: {result.monomial_formula()}\n")
+        if not args.quiet:  # standard errors and goodness of fit, under the result
+            for line in uncertainty_lines(
+                result.statistics, result.reported(), result.excess_loss()
+            ):
+                out.write(line + "\n")
     # Every output is made before any is written: a run whose model cannot be saved changes
     # none of the user's files.
     from ..outputs import write_text_atomic

@@ -61,6 +61,15 @@ class Legendre3:
             [xp.sum(grad_y_pred), xp.sum(grad_y_pred * p3), xp.sum(g_z), xp.sum(g_z * x)]
         )
 
+    def jacobian(self, w: Any, cache: Cache) -> Any:
+        """``d y_pred / d w`` at each point, (N, 4): ``1, P3(z), b P3'(z), b P3'(z) x`` with
+        ``z = c + d x`` (the chain rule of :meth:`grad`, one column per parameter)."""
+        xp, x = cache.xp, cache.feats[0]
+        z = w[2] + w[3] * x
+        p3 = 0.5 * (5 * z**3 - 3 * z)
+        dz = w[1] * (1.5 * (5 * z**2 - 1))
+        return xp.stack([xp.ones_like(x), p3, dz, dz * x], axis=1)
+
     def to_monomial(self, params: np.ndarray) -> np.ndarray:
         """Expand ``a + b P3(c + d x)`` into powers of x with numpy.polynomial."""
         a, b, c, d = np.asarray(params, dtype=np.float64).tolist()

@@ -94,6 +94,15 @@ class Polynomial:
         parts.extend(xp.sum(grad_y_pred * f) for f in cache.feats)
         return xp.stack(parts)
 
+    def jacobian(self, w: Any, cache: Cache) -> Any:
+        """``d y_pred / d w``, an (N, p) backend array: the columns ``1, B_1, ..., B_n`` (the
+        design matrix: the predictions are linear in w). Degree 0 keeps no basis function, so
+        its Jacobian is the one row ``[[1]]``, the same at every point."""
+        xp = cache.xp
+        if not cache.feats:
+            return xp.ones((1, 1), dtype=xp.float64)
+        return xp.stack([xp.ones_like(cache.feats[0]), *cache.feats], axis=1)
+
     def design(self, x: Any) -> np.ndarray:
         """The design matrix ``X`` (float64) with ``y_pred = X @ w``: the basis's Vandermonde."""
         xs = np.asarray(x, dtype=np.float64)

@@ -17,6 +17,7 @@ from ..errors import DivergenceError, FitInterrupted, UsageError
 from ..methods import Method, make_method
 from ..result import FitResult
 from ..understand.analysis import Optimum, closed_form, design_optimum
+from ..understand.uncertainty import FitStatistics, fit_statistics
 from .guard import divergence_advice, divergence_bound
 from .interrupt import StopOnInterrupt
 from .loop import LogCallback, StepCallback, TrainInterrupted, TrainOutcome, train
@@ -148,6 +149,10 @@ def result_of(
         timings["setup_s"] = setup_s  # the data pass (and the file or generator behind it)
     spec = plan.spec
     lr_auto = plan.lr_auto
+    started = time.perf_counter()
+    statistics = fit_statistics_of(plan, params)
+    if statistics is not None:
+        timings["statistics_s"] = time.perf_counter() - started
     return FitResult(
         config=plan.result_config(),
         seed=plan.seed,
@@ -179,7 +184,84 @@ def result_of(
         seed_drawn=plan.seed_drawn,
         stop_reason=outcome.stop,
         steps_done=outcome.steps_done,
+        statistics=statistics,
     )
+
+
+def fit_statistics_of(plan: Any, params: np.ndarray) -> FitStatistics | None:
+    """Standard errors and goodness of fit at ``params`` (see
+    :mod:`gradfit.understand.uncertainty`), reported in the parameters the result shows: a
+    polynomial's monomial coefficients of x (through the linear map from its basis and t), the
+    other models' own parameters.
+
+    From the plan's gram statistics when it has them (``J^T J`` is the gram matrix, the SSR
+    ``L(w)`` exactly, no pass over the data); else from one chunked float64 pass over the
+    trained rows with the model's ``jacobian`` (``J^T J``, residuals and y's spread summed a
+    block at a time: memory of a block, not of N). None when the loss is not a sum of squares,
+    the model has no Jacobian (the dynamic net), or the rows are not all here (a distributed
+    rank without the statistics).
+    """
+    model, stats, domain = plan.model, plan.stats, plan.domain
+    if plan.loss.factor is None:
+        return None
+    w = np.asarray(params, dtype=np.float64)
+    names, transform = _reported(model, domain)
+    if stats is not None and getattr(model, "statistics", False):
+        tss = max(float(stats.yty - stats.xty[0] ** 2 / stats.n), 0.0)  # B_0 = 1: sum(y)
+        with np.errstate(all="ignore"):
+            ssr = stats.loss(w)
+        if not np.isfinite(ssr):  # a run that diverged (--no-guard)
+            return None
+        return fit_statistics(
+            None, None, names=names, n=stats.n, jtj=stats.gram, ssr=ssr, y_tss=tss,
+            transform=transform,
+        )  # fmt: skip
+    jacobian = getattr(model, "jacobian", None)
+    if jacobian is None or plan.trained is None or plan.comm.distributed:
+        return None
+    from ..backends import resolve_backend
+    from ..stats import array_chunks
+
+    host = resolve_backend("numpy", "cpu", "float64")
+    p = model.n_params
+    jtj, ssr, count, mean, m2 = np.zeros((p, p)), 0.0, 0, 0.0, 0.0
+    with np.errstate(all="ignore"):  # a run that diverged (--no-guard): None below
+        for x, y in array_chunks(plan.trained.x, plan.trained.y):
+            cache = model.prepare(x, host, plan.seed)
+            J = np.broadcast_to(np.asarray(jacobian(w, cache), dtype=np.float64), (y.size, p))
+            r = y - np.broadcast_to(np.asarray(model.forward(w, cache), dtype=np.float64), y.shape)
+            jtj += J.T @ J
+            ssr += float(r @ r)
+            # y's sum of squares about its mean, chunk by chunk (Chan et al.'s pairwise update).
+            c_mean = float(y.mean())
+            c_m2 = float(((y - c_mean) ** 2).sum())
+            total = count + y.size
+            m2 += c_m2 + (c_mean - mean) ** 2 * count * y.size / total
+            mean += (c_mean - mean) * y.size / total
+            count = total
+    if not (np.all(np.isfinite(jtj)) and np.isfinite(ssr)):
+        return None
+    return fit_statistics(
+        None, None, names=names, n=count, jtj=jtj, ssr=ssr, y_tss=m2, transform=transform
+    )
+
+
+def _reported(model: Any, domain: Any) -> tuple[list[str], np.ndarray | None]:
+    """The names of the reported parameters and the linear map to them from the trained ones:
+    for a polynomial, column j is the monomial coefficients in x of the j-th basis function
+    (in t when scaled); other models report their own parameters (no map)."""
+    if model.kind != "poly":
+        return list(model.param_names), None
+    p = model.n_params
+    columns = []
+    for j in range(p):
+        unit = np.zeros(p)
+        unit[j] = 1.0
+        mono = model.to_monomial(unit)
+        columns.append(mono if domain is None else domain.to_x(mono))
+    transform = np.column_stack(columns)
+    identity = np.array_equal(transform, np.eye(p))
+    return [f"c{k}" for k in range(p)], None if identity else transform
 
 
 def _factor(plan: Any) -> float:

@@ -21,6 +21,7 @@ from ..outputs import atomic_output
 
 MAX_POINTS = 2000  # data points drawn; larger data sets are thinned evenly
 STYLES = ("-", "--", ":", "-.")
+Z = 1.96  # the band is +/- Z standard errors of the fitted curve: 95% for a normal error
 
 
 @dataclass
@@ -43,6 +44,8 @@ class PlotData:
     x_fit: np.ndarray  # dense grid over the data's range
     curves: list[Curve] = field(default_factory=list)
     optimum_loss: float | None = None
+    band: tuple[np.ndarray, np.ndarray] | None = None  # 95% band of the fit on x_fit (lo, hi)
+    residuals: np.ndarray | None = None  # y - fit at x (the residual panel)
 
 
 def fit_plot_data(result: Any, x: Any = None, y: Any = None) -> PlotData:
@@ -58,8 +61,29 @@ def fit_plot_data(result: Any, x: Any = None, y: Any = None) -> PlotData:
     title = (
         f"{result.problem}: {result.model.describe()}, {result.method}, lr {result.config.lr:.3g}"
     )
-    curve = Curve("fit", result.predict(grid), steps, losses)
-    return PlotData(title, xs, ys, grid, [curve], opt)
+    y_fit = result.predict(grid)
+    curve = Curve("fit", y_fit, steps, losses)
+    se = fit_band(result, grid)
+    band = None if se is None or not np.all(np.isfinite(se)) else (y_fit - Z * se, y_fit + Z * se)
+    residuals = ys - result.predict(xs)
+    return PlotData(title, xs, ys, grid, [curve], opt, band, residuals)
+
+
+def fit_band(result: Any, x: Any) -> np.ndarray | None:
+    """The standard error of the fitted curve at ``x``: ``sqrt(J cov J^T)`` with J the model's
+    Jacobian there, in the trained parameters and variable (None: no statistics or no
+    Jacobian, e.g. the dynamic net)."""
+    st, model = result.statistics, result.model
+    jacobian = getattr(model, "jacobian", None)
+    if st is None or jacobian is None:
+        return None
+    from ..backends import resolve_backend
+
+    xs = as_float64(x)
+    t = xs if result.domain is None else result.domain.to_window(xs)
+    cache = model.prepare(t, resolve_backend("numpy", "cpu", "float64"), result.seed)
+    J = np.asarray(jacobian(np.asarray(result.params, dtype=np.float64), cache))
+    return st.band(np.broadcast_to(J, (xs.size, J.shape[1])))
 
 
 def compare_plot_data(comparison: Any, x: Any, y: Any) -> PlotData:
@@ -90,8 +114,20 @@ def save_plot(data: PlotData, path: str | os.PathLike[str]) -> None:
     except ImportError:
         raise UsageError("--plot needs matplotlib: pip install matplotlib") from None
 
-    fig, (ax_fit, ax_loss) = plt.subplots(1, 2, figsize=(11, 4.2), dpi=110)
+    panels = 2 if data.residuals is None else 3
+    fig, axes = plt.subplots(1, panels, figsize=(5.5 * panels, 4.2), dpi=110)
+    ax_fit, ax_loss = axes[0], axes[-1]
     ax_fit.plot(data.x, data.y, ".", ms=2.5, color="0.55", label="data")
+    if data.band is not None:
+        ax_fit.fill_between(
+            data.x_fit, *data.band, color="C0", alpha=0.25, lw=0, label="95% band of the fit"
+        )
+    if data.residuals is not None:
+        ax_res = axes[1]
+        ax_res.plot(data.x, data.residuals, ".", ms=2.5, color="C3")
+        ax_res.axhline(0.0, color="k", lw=0.8)
+        ax_res.set(xlabel="x", ylabel="y - fit", title="residuals")
+        ax_res.grid(alpha=0.3)
     for i, curve in enumerate(data.curves):  # agreeing runs overlap: vary the line style
         ax_fit.plot(data.x_fit, curve.y_fit, lw=1.8, ls=STYLES[i % 4], label=curve.label)
     span = float(data.y.max() - data.y.min()) or 1.0  # keep the data in view
