@@ -40,6 +40,8 @@ def fit(
     on_log: LogCallback | None = None,
     reference: bool = True,
     scale: bool = False,
+    sigma: Any = None,
+    weights: Any = None,
     **optimizer_options: Any,
 ) -> FitResult:
     """Fit a model to ``(x, y)`` by gradient descent on the sum of squared errors.
@@ -61,6 +63,10 @@ def fit(
     ``scale=True`` trains on x mapped to [-1, 1] (see :mod:`gradfit.data.scaling`); the coefficients
     are still reported in x. ``lr="auto"`` picks the rate from the loss's Hessian on the data
     (on the scaled x when scaling; see :func:`gradfit.understand.analysis.auto_learning_rate`).
+    ``sigma`` (each point's measurement error, > 0: one number for all, or one per point)
+    fits the chi-square ``sum(((y - f) / sigma)^2)`` and reports it with absolute errors;
+    ``weights`` (one per point, >= 0) fits ``sum(w (y - f)^2)``, the weights relative (as
+    ``scipy.optimize.curve_fit`` with ``sigma=1/sqrt(w)``).
 
     >>> import numpy as np, gradfit
     >>> x = np.linspace(-np.pi, np.pi, 2000)
@@ -88,7 +94,7 @@ def fit(
         scale=scale,
         **optimizer_options,
     ).validated()
-    return execute(plan(config, data=(x, y)), on_log, reference)
+    return execute(plan(config, data=(x, y, sigma, weights)), on_log, reference)
 
 
 def _initial(init: Any) -> Any:

@@ -14,12 +14,17 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 import numpy as np
 
+from .combination import Combination
+from .combination import absent as _absent
+from .combination import given as _given
+from .combination import none_of as _none_of
+from .combination import on as _on
+from .combination import one_of as _one_of
 from .data import check_points, check_range
 from .errors import UsageError
 from .losses import LOSSES, NOT_SQUARES, ROBUST
@@ -67,6 +72,8 @@ class FitConfig:
     data: str | None = None  # a file (csv, tsv, txt, npy, npz, parquet) to fit instead of a target
     x_column: str | int | None = None  # column of `data` (name or 0-based index); None: default
     y_column: str | int | None = None
+    sigma_column: str | int | None = None  # column of measurement errors: the chi-square
+    weight_column: str | int | None = None  # column of per-point weights (relative)
     drop_nonfinite: bool = False  # leave out rows of `data` with NaN/inf instead of refusing it
     scale: bool | None = None  # fit on x mapped to [-1, 1]; None: yes for `data`, no otherwise
     # Speed and scale (see docs/performance.md).
@@ -298,41 +305,6 @@ def is_validated(config: FitConfig) -> bool:
     return bool(getattr(config, _VALIDATED, False))
 
 
-def _given(value: Any) -> bool:
-    return value is not None
-
-
-def _absent(value: Any) -> bool:
-    return value is None
-
-
-def _on(value: Any) -> bool:
-    return bool(value)
-
-
-def _one_of(*values: Any) -> Callable[[Any], bool]:
-    return lambda value: value in values
-
-
-def _none_of(*values: Any) -> Callable[[Any], bool]:
-    return lambda value: value not in values
-
-
-@dataclass(frozen=True)
-class Combination:
-    """Options each valid alone that cannot go together.
-
-    Refused when every test in ``when`` holds for its field's (checked) value; ``message`` is
-    formatted with those values (``{method}``, ``{model}``: the model's kind, ``{optimizer}``).
-    ``stage`` is when it is checked: right after the fields it reads, so that the first problem
-    reported is the same as a field-by-field reading of the options would find.
-    """
-
-    stage: str
-    when: dict[str, Callable[[Any], bool]]
-    message: str
-
-
 _NEEDS_DATA = "--x and --y choose columns of a --data file; give --data FILE"
 _SHAPES_TARGET = "--points and --range shape a generated target; --data gives its own x"
 
@@ -342,6 +314,17 @@ _SHAPES_TARGET = "--points and --range shape a generated target; --data gives it
 COMBINATIONS: tuple[Combination, ...] = (
     Combination("data", {"data": _absent, "x_column": _given}, _NEEDS_DATA),
     Combination("data", {"data": _absent, "y_column": _given}, _NEEDS_DATA),
+    Combination(
+        "data",
+        {"data": _absent, "weighted": _on},
+        "--sigma and --weight choose columns of a --data file; give --data FILE "
+        "(gradfit.fit takes sigma= or weights= arrays)",
+    ),
+    Combination(
+        "data",
+        {"sigma_column": _given, "weight_column": _given},
+        "give --sigma (measurement errors) or --weight (weights), not both",
+    ),
     Combination(
         "data",
         {"data": _absent, "drop_nonfinite": _on},
@@ -485,6 +468,16 @@ COMBINATIONS: tuple[Combination, ...] = (
     ),
     Combination(
         "long",
+        {"weighted": _on, "workers": _given},
+        "--sigma and --weight run in one process for now (no --workers)",
+    ),
+    Combination(
+        "long",
+        {"weighted": _on, "distributed": _on},
+        "--sigma and --weight run in one process for now (no --distributed)",
+    ),
+    Combination(
+        "long",
         {"checkpoint_every": _given, "checkpoint": _absent},
         "--checkpoint-every N needs --checkpoint FILE to write to",
     ),
@@ -518,7 +511,8 @@ def _data_options(config: FitConfig, facts: dict[str, Any]) -> dict[str, Any]:
         if not isinstance(config.data, (str, os.PathLike)) or not str(config.data):
             raise UsageError(f"--data must be a file name, got {config.data!r}")
         out.update(data=os.fspath(config.data), target=None)
-    facts.update(noise=noise, drop_nonfinite=out["drop_nonfinite"])
+    weighted = config.sigma_column is not None or config.weight_column is not None
+    facts.update(noise=noise, drop_nonfinite=out["drop_nonfinite"], weighted=weighted)
     _check_combinations("data", facts)
     if config.data is None and config.target is not None and config.target not in TARGETS:
         parse_expression(config.target)  # refuse a bad formula before anything runs

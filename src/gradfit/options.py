@@ -316,6 +316,24 @@ OPTIONS: tuple[Option, ...] = (
         metavar="COL",
     ),
     Option(
+        "sigma_column",
+        ("--sigma",),
+        "column of FILE holding each point's measurement error (standard deviation, > 0): "
+        "the fit minimises the chi-square sum(((y - f) / sigma)^2) and reports it",
+        "data",
+        metavar="COL",
+        commands=frozenset({"fit", "compare"}),
+    ),
+    Option(
+        "weight_column",
+        ("--weight",),
+        "column of FILE holding each point's weight (>= 0): the fit minimises "
+        "sum(w * (y - f)^2), the weights taken as relative",
+        "data",
+        metavar="COL",
+        commands=frozenset({"fit", "compare"}),
+    ),
+    Option(
         "drop_nonfinite",
         ("--drop-nonfinite",),
         "leave out rows of FILE with NaN, missing or infinite values instead of stopping",

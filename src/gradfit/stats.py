@@ -34,7 +34,7 @@ VANDER = {
     "chebyshev": np.polynomial.chebyshev.chebvander,
 }
 
-Chunk = tuple[np.ndarray, np.ndarray]
+Chunk = tuple[np.ndarray, ...]  # (x, y), or (x, y, w) with per-point weights
 
 # Rows per compute block inside a chunk: the basis values of a block (8 bytes x (d + 1) x BLOCK)
 # stay in cache.
@@ -46,7 +46,9 @@ REFINE_BELOW = 1e-4
 
 @dataclass(frozen=True)
 class GramStats:
-    """``G = X^T X``, ``b = X^T y``, ``yty = y^T y`` and the number of rows ``n`` (float64)."""
+    """``G = X^T X``, ``b = X^T y``, ``yty = y^T y`` and the number of rows ``n`` (float64);
+    weighted (``X^T W X``, ``X^T W y``, ``y^T W y``, W the per-point weights) when the chunks
+    carried weights."""
 
     gram: np.ndarray
     xty: np.ndarray
@@ -85,6 +87,9 @@ class GramStats:
 def accumulate(chunks: Iterable[Chunk], basis: str, degree: int, window: Any = None) -> GramStats:
     """One pass over ``chunks`` of ``(x, y)`` rows: ``G``, ``b``, ``y^T y`` in float64.
 
+    A chunk ``(x, y, w)`` carries per-point weights: the sums are then ``X^T W X``,
+    ``X^T W y`` and ``y^T W y`` (each product takes ``w`` once; ``n`` still counts the rows).
+
     ``window`` (a :class:`gradfit.data.Domain`, optional) maps each chunk's x to
     ``t = off + scl * x`` in [-1, 1] first, so the statistics are those of the scaled fit.
 
@@ -103,11 +108,13 @@ def accumulate(chunks: Iterable[Chunk], basis: str, degree: int, window: Any = N
     rows = np.empty((d, BLOCK))  # B_0 = 1 .. B_degree of a block
     rows[0] = 1.0
     ybuf = np.empty(BLOCK)
+    wbuf = np.empty(BLOCK)
     off, scl = window.mapping if window is not None else (0.0, 1.0)
     with np.errstate(over="ignore", invalid="ignore"):  # reported below, as one line
-        for x, y in chunks:
-            x = np.asarray(x, dtype=np.float64).reshape(-1)
-            y = np.asarray(y, dtype=np.float64).reshape(-1)
+        for chunk in chunks:
+            x = np.asarray(chunk[0], dtype=np.float64).reshape(-1)
+            y = np.asarray(chunk[1], dtype=np.float64).reshape(-1)
+            w = None if len(chunk) < 3 else np.asarray(chunk[2], dtype=np.float64).reshape(-1)
             for start in range(0, x.size, BLOCK):
                 xb = x[start : start + BLOCK]
                 m = xb.size
@@ -120,6 +127,13 @@ def accumulate(chunks: Iterable[Chunk], basis: str, degree: int, window: Any = N
                         R[1] = xb
                     _recurrence(basis, R, degree)
                 yb[...] = y[start : start + BLOCK]
+                if w is not None:  # weighted: W R^T as the right-hand factor of each product
+                    wb = wbuf[:m]
+                    wb[...] = w[start : start + BLOCK]
+                    _weighted_sums(sums, R, wb, yb, monomial, degree)
+                    xty += R @ (wb * yb)
+                    yty += float(yb @ (wb * yb))
+                    continue
                 if monomial:
                     sums[0] += R @ R[0]
                     sums[1] += R @ R[degree]
@@ -143,6 +157,18 @@ def accumulate(chunks: Iterable[Chunk], basis: str, degree: int, window: Any = N
             "for float64): use --scale"
         )
     return GramStats(gram, xty, yty, n)
+
+
+def _weighted_sums(
+    sums: np.ndarray, R: np.ndarray, wb: np.ndarray, yb: np.ndarray, monomial: bool, degree: int
+) -> None:
+    """A block's share of ``X^T W X`` (see :func:`accumulate`'s two forms of ``sums``)."""
+    if monomial:
+        sums[0] += R @ wb
+        sums[1] += R @ (wb * R[degree])
+    else:
+        for j in range(R.shape[0]):
+            sums[j] += R @ (wb * R[j])
 
 
 def _recurrence(basis: str, R: np.ndarray, degree: int) -> None:
@@ -178,29 +204,32 @@ def refine(
     w_star = stats.optimum[0]
     vander = VANDER[basis]
     total = 0.0
-    for x, y in chunks:
-        x = np.asarray(x, dtype=np.float64).reshape(-1)
+    for chunk in chunks:
+        x = np.asarray(chunk[0], dtype=np.float64).reshape(-1)
         if window is not None:
             x = window.to_window(x)
-        r = vander(x, degree) @ w_star - np.asarray(y, dtype=np.float64).reshape(-1)
-        total += float(r @ r)
+        r = vander(x, degree) @ w_star - np.asarray(chunk[1], dtype=np.float64).reshape(-1)
+        total += float(r @ r) if len(chunk) < 3 else float(r @ (_host(chunk[2]) * r))
     return GramStats(stats.gram, stats.xty, stats.yty, stats.n, total)
 
 
-def array_chunks(x: Any, y: Any, size: int = DEFAULT_CHUNK) -> Iterator[Chunk]:
+def array_chunks(x: Any, y: Any, size: int = DEFAULT_CHUNK, weights: Any = None) -> Iterator[Chunk]:
     """Consecutive row blocks of two arrays of any backend (torch tensors are copied to the
-    host one block at a time), as float64 NumPy arrays."""
+    host one block at a time), as float64 NumPy arrays; with ``weights``, triples."""
     n = int(x.shape[0])
     for start in range(0, n, size):
-        yield _host(x[start : start + size]), _host(y[start : start + size])
+        block = (_host(x[start : start + size]), _host(y[start : start + size]))
+        yield block if weights is None else (*block, _host(weights[start : start + size]))
 
 
-def statistics(model: Any, x: Any, y: Any, size: int = DEFAULT_CHUNK) -> GramStats:
+def statistics(
+    model: Any, x: Any, y: Any, size: int = DEFAULT_CHUNK, weights: Any = None
+) -> GramStats:
     """The statistics of a polynomial ``model`` on in-memory data, in chunks of ``size`` rows
-    (and a second pass for ``L*`` when the fit is nearly exact)."""
-    stats = accumulate(array_chunks(x, y, size), model.basis, model.degree)
+    (and a second pass for ``L*`` when the fit is nearly exact); weighted with ``weights``."""
+    stats = accumulate(array_chunks(x, y, size, weights), model.basis, model.degree)
     if stats.needs_refinement():
-        stats = refine(stats, array_chunks(x, y, size), model.basis, model.degree)
+        stats = refine(stats, array_chunks(x, y, size, weights), model.basis, model.degree)
     return stats
 
 

@@ -83,10 +83,13 @@ def nonfinite_in_stream(label: str, where: str) -> UsageError:
     )
 
 
-def describe_nonfinite(x: np.ndarray, x_name: str, y: np.ndarray, y_name: str) -> str:
-    """``2 NaN or missing value(s) in 'y' and 1 infinite value(s) in 'y'``."""
+def describe_nonfinite(
+    x: np.ndarray, x_name: str, y: np.ndarray, y_name: str, *more: tuple[np.ndarray, str]
+) -> str:
+    """``2 NaN or missing value(s) in 'y' and 1 infinite value(s) in 'y'`` (``more``: other
+    columns read with them, as ``(values, name)``: a sigma or weight column)."""
     parts = []
-    for values, name in ((x, x_name), (y, y_name)):
+    for values, name in ((x, x_name), (y, y_name), *more):
         nan = int(np.isnan(values).sum())
         inf = int(np.isinf(values).sum())
         if nan:

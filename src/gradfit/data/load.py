@@ -32,6 +32,7 @@ import numpy as np
 from .errors import UsageError, cannot_read, describe_nonfinite, role
 from .formats import open_table
 from .table import Column, Table, choose_xy
+from .weights import check_column, column_label
 
 LOAD_BLOCK = 1 << 16  # rows a block while reading a whole file
 
@@ -47,6 +48,9 @@ class Data:
     y_name: str
     rows: int  # data rows in the file
     dropped: int = 0  # rows left out by drop_nonfinite
+    weights: np.ndarray | None = None  # per-point weights w_i (1 / sigma^2 for --sigma)
+    weight_name: str | None = None  # the column they came from
+    absolute: bool = False  # True: from --sigma (the chi-square form)
 
     @property
     def name(self) -> str:
@@ -62,7 +66,11 @@ class Data:
             "rows": self.rows,
             "dropped": self.dropped,
             "used": int(self.x.shape[0]),
-        }
+        } | (
+            {}
+            if self.weight_name is None
+            else {"sigma" if self.absolute else "weight": self.weight_name}
+        )
 
 
 def load_data(
@@ -72,12 +80,17 @@ def load_data(
     *,
     n_params: int | None = None,
     drop_nonfinite: bool = False,
+    sigma: Column = None,
+    weight: Column = None,
 ) -> Data:
     """Read columns ``x`` and ``y`` of ``path`` and validate them for fitting.
 
     ``n_params`` (the number of coefficients to fit) adds the checks that need it: at least that
     many rows and, for two or more coefficients, enough distinct x values. ``drop_nonfinite``
     leaves out rows where x or y is NaN, missing or infinite instead of refusing the file.
+    ``sigma`` or ``weight``: a third column, each point's standard deviation (> 0) or weight
+    (>= 0), read and checked like y (see :mod:`gradfit.data.weights`); its rows are dropped
+    with the others'.
 
     >>> import numpy as np, tempfile, pathlib
     >>> p = pathlib.Path(tempfile.mkdtemp()) / "d.csv"
@@ -90,20 +103,38 @@ def load_data(
     ix, iy = choose_xy(table, x, y)
     xs, ys = read_whole(table, ix, iy)
     x_name, y_name = table.names[ix], table.names[iy]
+    kind = "sigma" if sigma is not None else "weight" if weight is not None else None
+    more: list[tuple[np.ndarray, str]] = []
+    if kind is not None:  # the third column, read by the same reader, checked the same way
+        iw = table.resolve(sigma if kind == "sigma" else weight, f"--{kind}")
+        more.append((read_whole(table, iw, iw)[0], table.names[iw]))
     rows = int(xs.shape[0])
     if rows == 0:
         raise table.no_rows()
     ok = np.isfinite(xs) & np.isfinite(ys)
+    for values, _ in more:
+        ok &= np.isfinite(values)
     dropped = rows - int(ok.sum())
     if dropped and not drop_nonfinite:
         raise UsageError(
-            f"{table.label}: {describe_nonfinite(xs, x_name, ys, y_name)}, first at "
+            f"{table.label}: {describe_nonfinite(xs, x_name, ys, y_name, *more)}, first at "
             f"{table.where(int(np.argmin(ok)))}; fix the file or pass --drop-nonfinite "
             "to leave those rows out"
         )
     if dropped:
         xs, ys = xs[ok], ys[ok]
-    data = Data(xs, ys, str(path), x_name, y_name, rows, dropped)
+    weights, w_name = None, None
+    if kind is not None:
+        values, w_name = more[0]
+        kept = np.flatnonzero(ok) if dropped else None
+        weights = check_column(
+            values[ok] if dropped else values,
+            kind,
+            column_label(table.label, w_name),
+            lambda i: table.where(int(i if kept is None else kept[i])),
+            n_params,
+        )
+    data = Data(xs, ys, str(path), x_name, y_name, rows, dropped, weights, w_name, kind == "sigma")
     if n_params is not None:
         label = table.label + (f" (after dropping {dropped} row(s))" if dropped else "")
         check_fittable(xs, n_params, label, x_name)

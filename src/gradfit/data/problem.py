@@ -31,12 +31,22 @@ class Backend(Protocol):
 
 @dataclass(frozen=True)
 class Problem:
-    """Data to fit: 1-D arrays ``x`` and ``y`` of equal length on one backend, and a name."""
+    """Data to fit: 1-D arrays ``x`` and ``y`` of equal length on one backend, and a name;
+    optionally per-point ``weights`` (see :mod:`gradfit.data.weights`)."""
 
     x: Any
     y: Any
     name: str = "data"
     source: dict[str, Any] | None = None  # where the data came from (a file's path, columns)
+    # The loss is sum(w_i r_i^2): float64 host weights (None: all 1), and whether they are
+    # 1 / sigma^2 (--sigma: the chi-square, errors known) rather than relative (--weight).
+    weights: np.ndarray | None = None
+    absolute: bool = False
+
+    def sqrt_weights(self, backend: Backend) -> Any:
+        """``sqrt(w)`` on ``backend`` in its dtype (None when unweighted): the factor every
+        method scales the residuals by."""
+        return None if self.weights is None else backend.asarray(np.sqrt(self.weights))
 
     def __len__(self) -> int:
         return int(self.x.shape[0])

@@ -144,7 +144,7 @@ def make_method(
                 "use --method manual"
             )
         if stats is None:
-            stats = statistics(model, problem.x, problem.y)
+            stats = statistics(model, problem.x, problem.y, weights=problem.weights)
         return GramMethod(stats, backend, spec, init, loss, penalty)
     if spec.name in ("lm", "gauss-newton"):
         from .second_order import SecondOrderMethod

@@ -42,7 +42,7 @@ class AutogradMethod(TorchMethod):
     def _forward_loss(self) -> Any:
         # unbind: one view per weight in one op (and one op back), cheaper than w[k] each
         residual = self.model.forward(self.w.unbind(0), self.cache) - self.y
-        return self.objective.value(residual)
+        return self.objective.value(self._weighted(residual))
 
     def _reduced(self, loss: Any, need_loss: bool) -> Any:
         if self.reduce is not None:  # one all_reduce of the gradient and the loss
@@ -62,7 +62,7 @@ class AutogradMethod(TorchMethod):
         import torch
 
         with torch.no_grad(), evaluation(self.cache):
-            residual = self.model.forward(self.w, self.cache) - self.y
+            residual = self._weighted(self.model.forward(self.w, self.cache) - self.y)
             if self.penalty:
                 return self.objective.value(residual) + self._penalty()
             return self.objective.value(residual)

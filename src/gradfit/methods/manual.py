@@ -29,7 +29,9 @@ from ..optim import OptimizerSpec, load_state, make_array_optimizer, make_torch_
 class ManualMethod:
     """The loss (the article's sum of squared errors by default) with the model's hand-derived
     gradient: ``grad = model.grad(w, dL/dy_pred)``, the chain rule written out; a penalty
-    (``--l2``, ``--l1``) adds its own gradient ``2 l2 w + l1 sign(w)``."""
+    (``--l2``, ``--l1``) adds its own gradient ``2 l2 w + l1 sign(w)``. Per-point weights
+    (``--sigma``, ``--weight``) scale the residuals by ``s = sqrt(w)`` before the loss, so the
+    chain rule gains one factor: ``dL/dy_pred = s * loss.grad(s * r)``."""
 
     name = "manual"
     # Distributed runs: reduce(grad, loss) -> (grad, loss) summed over the ranks, in one
@@ -53,6 +55,7 @@ class ManualMethod:
         self.backend = backend
         self.xp = backend.xp
         self.y = problem.y
+        self.sw = problem.sqrt_weights(backend)  # None: unweighted (the article's arithmetic)
         self.cache = model.prepare(problem.x, backend, seed)
         self.w = backend.asarray(np.array(init, dtype=np.float64))  # a copy
         if spec.name == "lbfgs" and backend.name == "torch":
@@ -67,8 +70,13 @@ class ManualMethod:
         """The loss at the current parameters (when asked: it costs a reduction) and its
         gradient."""
         residual = self.model.forward(self.w, self.cache) - self.y
+        if self.sw is not None:
+            residual = self.sw * residual
         loss = self.objective.value(residual) if need_loss else None
-        grad = self.model.grad(self.w, self.cache, self.objective.grad(residual))
+        grad_y_pred = self.objective.grad(residual)
+        if self.sw is not None:
+            grad_y_pred = self.sw * grad_y_pred
+        grad = self.model.grad(self.w, self.cache, grad_y_pred)
         if self.reduce is not None:
             grad, loss = self.reduce(grad, loss)
         if self.penalty:  # on the parameters, once (after any sum over the ranks)
@@ -114,14 +122,17 @@ class ManualMethod:
         """Use only data rows ``rows`` (a slice or index array; None: all) for the next steps:
         the mini-batches of :mod:`gradfit.methods.batch`."""
         if not hasattr(self, "_all"):
-            self._all = (self.cache.feats, self.y)
-        feats, y = self._all
+            self._all = (self.cache.feats, self.y, self.sw)
+        feats, y, sw = self._all
         self.cache.feats = feats if rows is None else [f[rows] for f in feats]
         self.y = y if rows is None else y[rows]
+        self.sw = sw if rows is None or sw is None else sw[rows]
 
     def loss(self) -> Any:
         with evaluation(self.cache):
             residual = self.model.forward(self.w, self.cache) - self.y
+        if self.sw is not None:
+            residual = self.sw * residual
         if self.penalty:
             return self.objective.value(residual) + self.penalty.value(self.w)
         return self.objective.value(residual)

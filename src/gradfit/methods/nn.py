@@ -95,7 +95,14 @@ class NNMethod(TorchMethod):
         self._start(self.module.parameters(), spec)
 
     def _forward_loss(self) -> Any:
-        return self.loss_fn(self.net(), self.y)
+        return self._loss_of(self.net())
+
+    def _loss_of(self, y_pred: Any) -> Any:
+        """The loss module on the predictions; weighted: on ``sqrt(w) y_pred`` and
+        ``sqrt(w) y``, whose difference is the weighted residual."""
+        if self.sw is None:
+            return self.loss_fn(y_pred, self.y)
+        return self.loss_fn(self.sw * y_pred, self.sw * self.y)
 
     def _reduced(self, loss: Any, need_loss: bool) -> Any:
         if self.reduce is not None and need_loss:  # DDP sums the gradients; the loss, here
@@ -121,8 +128,8 @@ class NNMethod(TorchMethod):
     def loss(self) -> Any:
         with torch.no_grad(), evaluation(self.cache):
             if self.penalty:
-                return self.loss_fn(self.module(), self.y) + self._penalty()
-            return self.loss_fn(self.module(), self.y)
+                return self._loss_of(self.module()) + self._penalty()
+            return self._loss_of(self.module())
 
     def params(self) -> np.ndarray:
         return self.backend.to_numpy(self.module.vector()).astype(np.float64)

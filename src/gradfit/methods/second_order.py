@@ -64,6 +64,9 @@ class SecondOrderMethod:
         self.backend = backend
         self.objective = loss
         self.y = problem.y
+        # Per-point weights: r and the rows of J scaled by sqrt(w), so that the steps solve
+        # the weighted problem min |sqrt(W) (r + J d)|.
+        self.sw = None if problem.weights is None else np.sqrt(problem.weights)
         self.cache = model.prepare(problem.x, backend, seed)
         w = np.array(init, dtype=np.float64)
         r, J = self._residual(w), self._jacobian(w)
@@ -78,7 +81,8 @@ class SecondOrderMethod:
         with evaluation(self.cache), np.errstate(all="ignore"):
             y_pred = self.model.forward(self.backend.asarray(w), self.cache)
             r = self.backend.to_numpy(y_pred - self.y)
-        return np.asarray(r, dtype=np.float64).reshape(-1)
+        r = np.asarray(r, dtype=np.float64).reshape(-1)
+        return r if self.sw is None else self.sw * r
 
     def _jacobian(self, w: np.ndarray) -> np.ndarray:
         be = self.backend
@@ -93,7 +97,10 @@ class SecondOrderMethod:
             else:
                 J = self.model.jacobian(be.asarray(w), self.cache)
             J = be.to_numpy(J)
-        return np.asarray(J, dtype=np.float64).reshape(-1, w.size)
+        J = np.asarray(J, dtype=np.float64).reshape(-1, w.size)
+        if self.sw is not None:
+            J = self.sw[:, None] * np.broadcast_to(J, (self.sw.size, w.size))
+        return J
 
     # --- the loop's interface ----------------------------------------------------------------
 

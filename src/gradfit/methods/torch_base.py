@@ -36,6 +36,7 @@ class TorchMethod:
         self.penalty = penalty
         self.backend = backend
         self.y = problem.y
+        self.sw = problem.sqrt_weights(backend)  # sqrt of per-point weights (None: none)
         self.cache = model.prepare(problem.x, backend, seed)
 
     def _start(self, params: Any, spec: OptimizerSpec) -> None:
@@ -95,7 +96,12 @@ class TorchMethod:
     def select(self, rows: Any) -> None:
         """Use only data rows ``rows`` (None: all) for the next steps (mini-batches)."""
         if not hasattr(self, "_all"):
-            self._all = (self.cache.feats, self.y)
-        feats, y = self._all
+            self._all = (self.cache.feats, self.y, self.sw)
+        feats, y, sw = self._all
         self.cache.feats = feats if rows is None else [f[rows] for f in feats]
         self.y = y if rows is None else y[rows]
+        self.sw = sw if rows is None or sw is None else sw[rows]
+
+    def _weighted(self, residual: Any) -> Any:
+        """The residuals as the loss sees them: scaled by ``sqrt(w)`` when weighted."""
+        return residual if self.sw is None else self.sw * residual

@@ -8,6 +8,7 @@ few lines: ``execute(plan(config))``.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -16,7 +17,7 @@ from ..backends import versions
 from ..errors import DivergenceError, FitInterrupted, UsageError
 from ..methods import Method, make_method
 from ..result import FitResult
-from ..understand.analysis import Optimum, closed_form, design_optimum
+from ..understand.analysis import Optimum, closed_form, design_optimum, hessian_spectrum
 from ..understand.uncertainty import FitStatistics, fit_statistics
 from .guard import divergence_advice, divergence_bound
 from .interrupt import StopOnInterrupt
@@ -76,7 +77,8 @@ def execute(
         bound = resume.bound if config.guard else None
     elif config.guard:
         yty = None if plan.stats is None else plan.stats.yty
-        bound = divergence_bound(method, plan.trained, be, comm, yty, _factor(plan), plan.loss)
+        trained = _whitened(plan.trained, be)  # the all-zero model's loss is sum(w y^2)
+        bound = divergence_bound(method, trained, be, comm, yty, _factor(plan), plan.loss)
     else:
         bound = None
     setup_s = time.perf_counter() - plan.started
@@ -105,7 +107,7 @@ def execute(
             )
     except DivergenceError as exc:
         advice = divergence_advice(
-            plan.model, plan.trained, plan.init, plan.spec, plan.spectrum, _factor(plan)
+            plan.model, plan.trained, plan.init, plan.spec, _spectrum(plan), _factor(plan)
         )
         if plan.domain is None and plan.model.linear:
             advice += ", or --scale to fit on x mapped to [-1, 1]"
@@ -138,11 +140,11 @@ def result_of(
     elif optimum is None and stats is not None:  # from the same statistics: no second pass
         optimum = _in_loss_units(optimum_in_x(stats, model, domain), plan)
     elif optimum is None and reference and (model.reference_degree is not None or model.linear):
-        x, y = plan.problem.x, plan.problem.y
+        x, y, weights = plan.problem.x, plan.problem.y, plan.problem.weights
         if model.reference_degree is not None:
-            least_squares = closed_form(x, y, model.reference_degree)
+            least_squares = closed_form(x, y, model.reference_degree, weights)
         else:  # no polynomial in one x to compare with: the model's own design
-            least_squares = design_optimum(model, x, y)
+            least_squares = design_optimum(model, x, y, weights)
         optimum = _in_loss_units(least_squares, plan)
     timings = {"loop_s": outcome.loop_seconds, "fit_s": time.perf_counter() - plan.started}
     if stats is not None:
@@ -200,21 +202,30 @@ def fit_statistics_of(plan: Any, params: np.ndarray) -> FitStatistics | None:
     block at a time: memory of a block, not of N). None when the loss is not a sum of squares,
     the model has no Jacobian (the dynamic net), or the rows are not all here (a distributed
     rank without the statistics).
+
+    Weighted runs (``--sigma``, ``--weight``): ``J^T W J`` and ``sum w r^2`` (the SSR, R^2
+    and RMSE are of the weighted residuals), n the points with a positive weight; with
+    ``--sigma`` the chi-square form (``absolute_sigma=True``), with ``--weight`` the relative
+    one (``curve_fit`` with ``sigma = 1 / sqrt(w)``).
     """
     model, stats, domain = plan.model, plan.stats, plan.domain
     if plan.loss.factor is None:
         return None
     w = np.asarray(params, dtype=np.float64)
     names, transform = _reported(model, domain)
+    weights = None if plan.trained is None else plan.trained.weights
+    sigma = 1.0 if weights is not None and plan.trained.absolute else None
+    n_used = None if weights is None else int(np.count_nonzero(weights > 0))
     if stats is not None and getattr(model, "statistics", False):
-        tss = max(float(stats.yty - stats.xty[0] ** 2 / stats.n), 0.0)  # B_0 = 1: sum(y)
+        total = stats.n if weights is None else stats.gram[0, 0]  # B_0 = 1: sum(w)
+        tss = max(float(stats.yty - stats.xty[0] ** 2 / total), 0.0)  # B_0 = 1: sum(w y)
         with np.errstate(all="ignore"):
             ssr = stats.loss(w)
         if not np.isfinite(ssr):  # a run that diverged (--no-guard)
             return None
         return fit_statistics(
-            None, None, names=names, n=stats.n, jtj=stats.gram, ssr=ssr, y_tss=tss,
-            transform=transform,
+            None, None, names=names, n=n_used or stats.n, jtj=stats.gram, ssr=ssr, y_tss=tss,
+            sigma=sigma, transform=transform,
         )  # fmt: skip
     jacobian = getattr(model, "jacobian", None)
     if jacobian is None or plan.trained is None or plan.comm.distributed:
@@ -226,23 +237,30 @@ def fit_statistics_of(plan: Any, params: np.ndarray) -> FitStatistics | None:
     p = model.n_params
     jtj, ssr, count, mean, m2 = np.zeros((p, p)), 0.0, 0, 0.0, 0.0
     with np.errstate(all="ignore"):  # a run that diverged (--no-guard): None below
-        for x, y in array_chunks(plan.trained.x, plan.trained.y):
+        for chunk in array_chunks(plan.trained.x, plan.trained.y, weights=weights):
+            x, y = chunk[:2]
             cache = model.prepare(x, host, plan.seed)
             J = np.broadcast_to(np.asarray(jacobian(w, cache), dtype=np.float64), (y.size, p))
             r = y - np.broadcast_to(np.asarray(model.forward(w, cache), dtype=np.float64), y.shape)
-            jtj += J.T @ J
-            ssr += float(r @ r)
-            # y's sum of squares about its mean, chunk by chunk (Chan et al.'s pairwise update).
-            c_mean = float(y.mean())
-            c_m2 = float(((y - c_mean) ** 2).sum())
-            total = count + y.size
-            m2 += c_m2 + (c_mean - mean) ** 2 * count * y.size / total
-            mean += (c_mean - mean) * y.size / total
+            wc = chunk[2] if weights is not None else None
+            jtj += J.T @ (J if wc is None else wc[:, None] * J)
+            ssr += float(r @ (r if wc is None else wc * r))
+            # y's (weighted) sum of squares about its mean, chunk by chunk (Chan et al.'s
+            # pairwise update; a chunk's weight is its size, or its sum of weights).
+            size = y.size if wc is None else float(wc.sum())
+            if not size:
+                continue
+            c_mean = float(y.mean()) if wc is None else float(wc @ y) / size
+            c_m2 = float(((y - c_mean) ** 2).sum() if wc is None else wc @ (y - c_mean) ** 2)
+            total = count + size
+            m2 += c_m2 + (c_mean - mean) ** 2 * count * size / total
+            mean += (c_mean - mean) * size / total
             count = total
     if not (np.all(np.isfinite(jtj)) and np.isfinite(ssr)):
         return None
+    n = count if weights is None else n_used
     return fit_statistics(
-        None, None, names=names, n=count, jtj=jtj, ssr=ssr, y_tss=m2, transform=transform
+        None, None, names=names, n=n, jtj=jtj, ssr=ssr, y_tss=m2, sigma=sigma, transform=transform
     )
 
 
@@ -262,6 +280,25 @@ def _reported(model: Any, domain: Any) -> tuple[list[str], np.ndarray | None]:
     transform = np.column_stack(columns)
     identity = np.array_equal(transform, np.eye(p))
     return [f"c{k}" for k in range(p)], None if identity else transform
+
+
+def _whitened(problem: Any, be: Any) -> Any:
+    """The problem with y scaled by ``sqrt(w)`` (unchanged when unweighted): what the guard's
+    all-zero model is measured on."""
+    if problem is None or problem.weights is None:
+        return problem
+    return replace(problem, y=problem.sqrt_weights(be) * problem.y, weights=None)
+
+
+def _spectrum(plan: Any) -> Any:
+    """The plan's curvature, for the guard's advice; a weighted run's when the plan has none
+    (the guard would otherwise compute the unweighted one)."""
+    trained = plan.trained
+    if plan.spectrum is not None or trained is None or trained.weights is None:
+        return plan.spectrum
+    return hessian_spectrum(plan.model, trained.x, plan.init, weights=trained.weights).scaled(
+        _factor(plan)
+    )
 
 
 def _factor(plan: Any) -> float:

@@ -20,31 +20,46 @@ class Optimum:
     loss: float
 
 
-def closed_form(x: Any, y: Any, degree: int = 3) -> Optimum:
+def closed_form(x: Any, y: Any, degree: int = 3, weights: Any = None) -> Optimum:
     """The exact least-squares polynomial of ``degree`` through ``(x, y)``, in float64.
 
     Uses ``numpy.polynomial.Polynomial.fit`` (a scaled, well-conditioned lstsq), converted back to
     monomial coefficients of x. This is what gradient descent on the sum of squared errors walks
-    toward; the loss is the sum of squared residuals, the article's loss.
+    toward; the loss is the sum of squared residuals, the article's loss. ``weights`` (one per
+    point): weighted least squares, ``sum w_i r_i^2`` (NumPy's ``w`` multiplies the residuals,
+    so it is given ``sqrt(w)``).
     """
     xs = as_float64(x)
     ys = as_float64(y)
-    fitted = NpPolynomial.fit(xs, ys, degree)
+    sw = None if weights is None else np.sqrt(as_float64(weights))
+    fitted = NpPolynomial.fit(xs, ys, degree, w=sw)
     poly = fitted.convert()
     coef = np.zeros(degree + 1)
     coef[: poly.coef.size] = poly.coef
     # The loss from the scaled form: monomial coefficients lose digits to cancellation when x
     # is far from 0 (x in [1e6, 1e6 + 10] would give a loss 30 times too large).
     residual = fitted(xs) - ys
+    if sw is not None:
+        residual = sw * residual
     return Optimum(coef, float(residual @ residual))
 
 
-def design_optimum(model: Any, x: Any, y: Any) -> Optimum:
+def design_optimum(model: Any, x: Any, y: Any, weights: Any = None) -> Optimum:
     """The exact least-squares optimum of a model linear in its parameters, from its design
     matrix (``numpy.linalg.lstsq``; the minimum-norm solution when the design is rank
-    deficient), its coefficients as the model reports them."""
-    w_star, loss = _least_squares(design_matrix(model, x), as_float64(y))
+    deficient), its coefficients as the model reports them; weighted with ``weights``."""
+    X, ys = whitened(design_matrix(model, x), as_float64(y), weights)
+    w_star, loss = _least_squares(X, ys)
     return Optimum(model.to_monomial(w_star), loss)
+
+
+def whitened(X: Any, y: Any, weights: Any) -> tuple[Any, Any]:
+    """``(sqrt(W) X, sqrt(W) y)``: weighted least squares as an unweighted one (unchanged
+    without ``weights``)."""
+    if weights is None:
+        return X, y
+    sw = np.sqrt(as_float64(weights))
+    return sw[:, None] * X, sw * y
 
 
 def ridge_optimum(
@@ -150,29 +165,33 @@ def design_matrix(model: Any, x: Any) -> np.ndarray | None:
     return model.design(host_float64(x))
 
 
-def hessian_spectrum(model: Any, x: Any, w: Any = None, chunk: int = 1 << 20) -> Spectrum:
+def hessian_spectrum(
+    model: Any, x: Any, w: Any = None, chunk: int = 1 << 20, weights: Any = None
+) -> Spectrum:
     """The spectrum of the loss Hessian: exact ``2 X^T X`` for linear models (accumulated over
     chunks of rows: one pass, O(n^2) memory); for the others the Gauss-Newton matrix ``2 J^T J``
-    at parameters ``w`` (the Hessian near a good fit)."""
-    return gram_spectrum(*hessian_gram(model, x, w, chunk))
+    at parameters ``w`` (the Hessian near a good fit). ``weights``: ``2 X^T W X``."""
+    return gram_spectrum(*hessian_gram(model, x, w, chunk, weights))
 
 
 def hessian_gram(
-    model: Any, x: Any, w: Any = None, chunk: int = 1 << 20
+    model: Any, x: Any, w: Any = None, chunk: int = 1 << 20, weights: Any = None
 ) -> tuple[np.ndarray, bool]:
     """Half the Hessian (or Gauss-Newton matrix) of :func:`hessian_spectrum`, and whether it
-    is exact: a sum over the rows, so a distributed run sums the ranks' matrices."""
+    is exact: a sum over the rows, so a distributed run sums the ranks' matrices. With
+    per-point ``weights``: ``X^T W X`` (``J^T W J``)."""
     exact = getattr(model, "linear", False)
+    wts = None if weights is None else as_float64(weights)
     if exact:
         xs = host_float64(x)
         with np.errstate(over="ignore", invalid="ignore"):  # reported below
             gram = np.zeros((model.n_params, model.n_params))
             for start in range(0, xs.shape[0], chunk):
                 V = model.design(xs[start : start + chunk])
-                gram += V.T @ V
+                gram += V.T @ (V if wts is None else wts[start : start + chunk, None] * V)
     else:
         J = jacobian(model, x, np.asarray(w, dtype=np.float64))
-        gram = J.T @ J
+        gram = J.T @ (J if wts is None else wts[:, None] * J)
     return gram, exact
 
 
@@ -332,13 +351,16 @@ def path_from_statistics(stats: Any, spectrum: Spectrum, w0: Any) -> QuadraticPa
     return QuadraticPath(spectrum, float(best), e0)
 
 
-def quadratic_path(model: Any, x: Any, y: Any, w0: Any) -> QuadraticPath | None:
-    """The exact gradient-descent path for a linear model from ``w0`` (None otherwise)."""
+def quadratic_path(
+    model: Any, x: Any, y: Any, w0: Any, weights: Any = None
+) -> QuadraticPath | None:
+    """The exact gradient-descent path for a linear model from ``w0`` (None otherwise), on the
+    weighted loss with ``weights``."""
     X = design_matrix(model, x)
     if X is None:
         return None
-    w_star, best = _least_squares(X, as_float64(y))
-    spectrum = hessian_spectrum(model, x)
+    w_star, best = _least_squares(*whitened(X, as_float64(y), weights))
+    spectrum = hessian_spectrum(model, x, weights=weights)
     e0 = spectrum.eigenvectors.T @ (np.asarray(w0, dtype=np.float64) - w_star)
     return QuadraticPath(spectrum, best, e0)
 

@@ -136,7 +136,11 @@ def compare(
 
     problem, model = reference.problem, reference.model
     best_found = model.reference_degree is None
-    optimum = None if best_found else closed_form(problem.x, problem.y, model.reference_degree)
+    optimum = (
+        None
+        if best_found
+        else closed_form(problem.x, problem.y, model.reference_degree, problem.weights)
+    )
 
     rows: list[CompareRow] = []
     first: np.ndarray | None = None
