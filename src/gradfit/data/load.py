@@ -32,7 +32,7 @@ import numpy as np
 from .errors import UsageError, cannot_read, describe_nonfinite, role
 from .formats import open_table
 from .table import Column, Table, choose_xy
-from .weights import check_column, column_label
+from .weights import check_column
 
 LOAD_BLOCK = 1 << 16  # rows a block while reading a whole file
 
@@ -107,6 +107,11 @@ def load_data(
     more: list[tuple[np.ndarray, str]] = []
     if kind is not None:  # the third column, read by the same reader, checked the same way
         iw = table.resolve(sigma if kind == "sigma" else weight, f"--{kind}")
+        if iw in (ix, iy):
+            raise UsageError(
+                f"{table.label}: --{kind} {table.names[iw]!r} is the "
+                f"{'x' if iw == ix else 'y'} column; choose a column of its own"
+            )
         more.append((read_whole(table, iw, iw)[0], table.names[iw]))
     rows = int(xs.shape[0])
     if rows == 0:
@@ -130,9 +135,10 @@ def load_data(
         weights = check_column(
             values[ok] if dropped else values,
             kind,
-            column_label(table.label, w_name),
+            table.label,
             lambda i: table.where(int(i if kept is None else kept[i])),
             n_params,
+            w_name,
         )
     data = Data(xs, ys, str(path), x_name, y_name, rows, dropped, weights, w_name, kind == "sigma")
     if n_params is not None:

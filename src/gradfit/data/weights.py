@@ -37,37 +37,41 @@ def check_column(
     label: str,
     where: Callable[[int], str],
     n_params: int | None = None,
+    column: str | None = None,
 ) -> np.ndarray:
     """Check a column of sigmas or weights (all finite already) and return the weights.
 
-    ``label``: how the values are named in messages (``data.csv, column 'err'``); ``where(i)``:
-    where value ``i`` is, in words a user can find (a file's line or row, an array's index).
+    ``label``: the file (or the argument) in messages; ``where(i)``: where value ``i`` is, in
+    words a user can find (a file's line or row, an array's index); ``column``: its name.
     """
     values = np.asarray(values, dtype=np.float64).reshape(-1)
+    named = "" if column is None else f", column {excerpt(column)}"
+
+    def at(i: int) -> str:
+        return f"{label}: {where(i)}{named}"
+
     if kind == "sigma":
         bad = ~(values > 0)
         if bad.any():
             i = int(np.argmax(bad))
             raise UsageError(
-                f"{label}: {where(i)}: sigma {values[i]:g} is not > 0; --sigma gives each "
+                f"{at(i)}: sigma {values[i]:g} is not > 0; --sigma gives each "
                 "point's standard deviation (use --weight for weights that may be 0)"
             )
         with np.errstate(over="ignore"):
             weights = weights_of(values, kind)
         if not np.all(np.isfinite(weights)):
             i = int(np.argmax(~np.isfinite(weights)))
-            raise UsageError(
-                f"{label}: {where(i)}: sigma {values[i]:g} is too small (1 / sigma^2 overflows)"
-            )
+            raise UsageError(f"{at(i)}: sigma {values[i]:g} is too small (1 / sigma^2 overflows)")
         return weights
     bad = values < 0
     if bad.any():
         i = int(np.argmax(bad))
-        raise UsageError(f"{label}: {where(i)}: weight {values[i]:g} is negative; weights are >= 0")
+        raise UsageError(f"{at(i)}: weight {values[i]:g} is negative; weights are >= 0")
     positive = int(np.count_nonzero(values > 0))
     if n_params is not None and positive < n_params:
         raise UsageError(
-            f"{label}: only {positive} point(s) have a positive weight but the model has "
+            f"{label}{named}: only {positive} point(s) have a positive weight but the model has "
             f"{n_params} parameters; give more points a weight > 0"
         )
     return values
@@ -99,11 +103,6 @@ def user_weights(sigma: Any, weights: Any, n: int, n_params: int) -> tuple[np.nd
         )
     if not np.all(np.isfinite(values)):
         i = int(np.argmax(~np.isfinite(values)))
-        raise UsageError(f"{kind}[{i}] is {values[i]!r}; {kind} values must be finite")
+        raise UsageError(f"{kind}[{i}] is {float(values[i])!r}; {kind} values must be finite")
     w = check_column(values, kind, kind, lambda i: f"index {i}", n_params)
     return w, kind == "sigma"
-
-
-def column_label(path_label: str, name: str) -> str:
-    """``data.csv, column 'err'``: how a weights column is named in messages."""
-    return f"{path_label}, column {excerpt(name)}"
