@@ -25,7 +25,7 @@ from .combination import given as _given
 from .combination import none_of as _none_of
 from .combination import on as _on
 from .combination import one_of as _one_of
-from .data import check_points, check_range
+from .data import check_generated, check_points, check_range
 from .errors import UsageError
 from .losses import LOSSES, NOT_SQUARES, ROBUST
 from .methods import CHOICES, TORCH_ONLY
@@ -137,7 +137,7 @@ class FitConfig:
             )
         x_range = check_range(self.x_range)
         if self.target is not None and self.data is None:
-            _check_generated(points, x_range, model, data_options["noise"], data_options["scale"])
+            check_generated(points, x_range, model, data_options["noise"], data_options["scale"])
         checked = replace(
             self,
             degree=degree,
@@ -185,44 +185,7 @@ class FitConfig:
 
 SECOND_ORDER = ("lm", "gauss-newton")  # optimizers that step from the Jacobian
 
-# Bounds that keep a run's numbers representable and its wait finite.
-MAX_POINTS = 2**53  # every index exact in float64
-MAX_TIMEOUT_S = 7 * 24 * 3600.0
-MAX_NOISE = 1e100
-MAX_CURVATURE = 1e300  # sum of x^(2 degree) over the points: the Hessian's scale
-
-
-def _check_generated(
-    points: int, x_range: tuple[float, float], model: Any, noise: float, scale: bool | None
-) -> None:
-    """Refuse, before anything is allocated, a generated problem float64 cannot hold: more
-    points than it can index, a range too narrow for distinct x or so wide that the powers of x
-    overflow (unless x is scaled), noise that swamps every value."""
-    lo, hi = x_range
-    if points > MAX_POINTS:
-        raise UsageError(f"--points must be at most 2^53 = {MAX_POINTS}, got {points}")
-    if noise > MAX_NOISE:
-        raise UsageError(f"--noise must be at most {MAX_NOISE:g}, got {noise:g}")
-    reach = max(abs(lo), abs(hi))
-    if not math.isfinite(hi - lo):
-        raise UsageError(
-            f"--range {lo:g} {hi:g} is too wide: its length overflows float64; give a narrower "
-            "range"
-        )
-    if points > 1 and not (hi - lo > 1e-12 * reach and hi - lo > 1e-150):
-        raise UsageError(
-            f"--range {lo:g} {hi:g} is too narrow: {points} evenly spaced float64 values "
-            "in it are not distinct; give a wider range"
-        )
-    if not scale and model.linear and reach > 1:
-        # log10 of points * reach^(2 degree), without overflowing on the way
-        size = math.log10(points) + 2 * model.degree * math.log10(reach)
-        if size > math.log10(MAX_CURVATURE):
-            raise UsageError(
-                f"--range {lo:g} {hi:g} is too wide for a degree-{model.degree} fit: x^"
-                f"{2 * model.degree} summed over {points} points overflows float64; give a "
-                "narrower range, or --scale to fit on x mapped to [-1, 1]"
-            )
+MAX_TIMEOUT_S = 7 * 24 * 3600.0  # the longest --timeout: a week
 
 
 def _auto_by_default(config: FitConfig, scale: bool | None) -> bool:

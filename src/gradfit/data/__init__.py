@@ -25,7 +25,7 @@ from .generated import (
     make_problem,
 )
 from .load import Data, check_fittable, load_column, load_data
-from .problem import Problem, as_problem, check_points, check_range
+from .problem import Problem, as_problem, check_generated, check_points, check_range
 from .scaling import WINDOW, Domain, as_float64, evaluate, host_float64
 from .stream import Chunk, ChunkedProblem, open_file
 from .table import Column, Table, choose_xy
@@ -46,6 +46,7 @@ __all__ = [
     "as_problem",
     "can_stream",
     "check_fittable",
+    "check_generated",
     "check_points",
     "check_range",
     "choose_xy",

@@ -105,3 +105,42 @@ def _column(a: Any, label: str, columns: bool = False) -> Any:
     if len(a.shape) != 1:
         raise UsageError(f"{label} must be one-dimensional, got shape {tuple(a.shape)}")
     return a
+
+
+# Bounds that keep a generated problem representable in float64.
+MAX_POINTS = 2**53  # every index exact in float64
+MAX_NOISE = 1e100
+MAX_CURVATURE = 1e300  # sum of x^(2 degree) over the points: the Hessian's scale
+
+
+def check_generated(
+    points: int, x_range: tuple[float, float], model: Any, noise: float, scale: bool | None
+) -> None:
+    """Refuse, before anything is allocated, a generated problem float64 cannot hold: more
+    points than it can index, a range too narrow for distinct x or so wide that the powers of x
+    overflow (unless x is scaled), noise that swamps every value."""
+    lo, hi = x_range
+    if points > MAX_POINTS:
+        raise UsageError(f"--points must be at most 2^53 = {MAX_POINTS}, got {points}")
+    if noise > MAX_NOISE:
+        raise UsageError(f"--noise must be at most {MAX_NOISE:g}, got {noise:g}")
+    reach = max(abs(lo), abs(hi))
+    if not math.isfinite(hi - lo):
+        raise UsageError(
+            f"--range {lo:g} {hi:g} is too wide: its length overflows float64; give a narrower "
+            "range"
+        )
+    if points > 1 and not (hi - lo > 1e-12 * reach and hi - lo > 1e-150):
+        raise UsageError(
+            f"--range {lo:g} {hi:g} is too narrow: {points} evenly spaced float64 values "
+            "in it are not distinct; give a wider range"
+        )
+    if not scale and model.linear and reach > 1:
+        # log10 of points * reach^(2 degree), without overflowing on the way
+        size = math.log10(points) + 2 * model.degree * math.log10(reach)
+        if size > math.log10(MAX_CURVATURE):
+            raise UsageError(
+                f"--range {lo:g} {hi:g} is too wide for a degree-{model.degree} fit: x^"
+                f"{2 * model.degree} summed over {points} points overflows float64; give a "
+                "narrower range, or --scale to fit on x mapped to [-1, 1]"
+            )
