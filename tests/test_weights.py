@@ -125,6 +125,34 @@ def test_lr_auto_takes_the_weighted_curvature() -> None:
     assert uneven.lr_auto["lr"] == pytest.approx(4.0 / root**2, rel=1e-9)  # Polyak's rate
 
 
+def test_a_robust_loss_sees_the_weighted_residuals() -> None:
+    """Weights of 4 scale every residual by 2: the fit of 2 y from 2 w0 at 4 times the rate,
+    halved, step for step (powers of two: exact)."""
+    x, y, _ = weighted_data(n=40)
+    y = y + np.where(np.arange(x.size) % 7 == 0, 3.0, 0.0)  # outliers: huber's linear part
+    w0 = np.array([0.1, 0.2, 0.3])
+    kwargs = dict(degree=2, loss="huber", backend="numpy", steps=300, seed=0)
+    weighted = gradfit.fit(x, y, weights=np.full(x.size, 4.0), init=w0, lr=1e-3, **kwargs)
+    doubled = gradfit.fit(x, 2.0 * y, init=2.0 * w0, lr=4e-3, **kwargs)
+    assert np.array_equal(2.0 * weighted.params, doubled.params)
+    assert weighted.loss_history == doubled.loss_history
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_ridge_reference_is_weighted_ridge(backend: str) -> None:
+    x, y, _ = weighted_data()
+    t = (x - 0.5) / 1.5  # on [-1, 1]: no scaling, the trained parameters are the coefficients
+    w = np.random.default_rng(7).uniform(0.2, 3.0, x.size)
+    r = gradfit.fit(t, y, degree=2, weights=w, l2=0.5, lr="auto", steps=3000, seed=0,
+                    backend=backend, dtype="float64")  # fmt: skip
+    V = P.polyvander(t, 2)
+    expected = np.linalg.solve(V.T @ (w[:, None] * V) + 0.5 * np.eye(3), V.T @ (w * y))
+    np.testing.assert_allclose(r.optimum.coef, expected, rtol=1e-10)
+    np.testing.assert_allclose(r.coef, expected, rtol=1e-8)
+    residual = V @ expected - y
+    assert r.optimum.loss == pytest.approx(w @ residual**2 + 0.5 * expected @ expected, rel=1e-10)
+
+
 # --- statistics: scipy's curve_fit ------------------------------------------------------------
 
 

@@ -59,7 +59,7 @@ def whitened(X: Any, y: Any, weights: Any) -> tuple[Any, Any]:
     if weights is None:
         return X, y
     sw = np.sqrt(as_float64(weights))
-    return sw[:, None] * X, sw * y
+    return sw[:, None] * np.asarray(X, dtype=np.float64), sw * as_float64(y)
 
 
 def ridge_optimum(
