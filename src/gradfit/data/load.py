@@ -32,7 +32,7 @@ import numpy as np
 from .errors import UsageError, cannot_read, describe_nonfinite, role
 from .formats import open_table
 from .table import Column, Table, choose_xy
-from .weights import check_column
+from .weights import check_column, weights_column
 
 LOAD_BLOCK = 1 << 16  # rows a block while reading a whole file
 
@@ -101,18 +101,10 @@ def load_data(
     """
     table = open_table(path)
     ix, iy = choose_xy(table, x, y)
-    xs, ys = read_whole(table, ix, iy)
     x_name, y_name = table.names[ix], table.names[iy]
-    kind = "sigma" if sigma is not None else "weight" if weight is not None else None
-    more: list[tuple[np.ndarray, str]] = []
-    if kind is not None:  # the third column, read by the same reader, checked the same way
-        iw = table.resolve(sigma if kind == "sigma" else weight, f"--{kind}")
-        if iw in (ix, iy):
-            raise UsageError(
-                f"{table.label}: --{kind} {table.names[iw]!r} is the "
-                f"{'x' if iw == ix else 'y'} column; choose a column of its own"
-            )
-        more.append((read_whole(table, iw, iw)[0], table.names[iw]))
+    kind, extra = weights_column(table, ix, iy, sigma, weight)
+    xs, ys, *third = read_whole(table, ix, iy, extra)
+    more = [(values, table.names[j]) for values, j in zip(third, extra, strict=True)]
     rows = int(xs.shape[0])
     if rows == 0:
         raise table.no_rows()
@@ -147,16 +139,19 @@ def load_data(
     return data
 
 
-def read_whole(table: Table, ix: int, iy: int) -> tuple[np.ndarray, np.ndarray]:
-    """Columns ``ix`` and ``iy`` of all the table's rows: its blocks, copied and concatenated."""
-    xs, ys = [np.empty(0)], [np.empty(0)]
+def read_whole(
+    table: Table, ix: int, iy: int, extra: tuple[int, ...] = ()
+) -> tuple[np.ndarray, ...]:
+    """Columns ``ix`` and ``iy`` (then ``extra``) of all the table's rows: its blocks, copied
+    and concatenated."""
+    parts: list[list[np.ndarray]] = [[np.empty(0)] for _ in range(2 + len(extra))]
     try:
-        for bx, by in table.blocks(ix, iy, LOAD_BLOCK):
-            xs.append(np.array(bx, dtype=np.float64))
-            ys.append(np.array(by, dtype=np.float64))
+        for block in table.blocks(ix, iy, LOAD_BLOCK, extra=extra):
+            for part, values in zip(parts, block, strict=True):
+                part.append(np.array(values, dtype=np.float64))
     except OSError as exc:  # the file went away or failed while it was read
         raise cannot_read(table.label, exc) from None
-    return np.concatenate(xs), np.concatenate(ys)
+    return tuple(np.concatenate(part) for part in parts)
 
 
 def load_column(path: str | Path, column: Column = None, prefer: str | None = None) -> np.ndarray:

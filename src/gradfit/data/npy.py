@@ -66,16 +66,19 @@ class NpyTable(Table):
     def rows_in_file(self) -> int:
         return int(self.array.shape[0])
 
-    def count(self, ix: int, iy: int, part: Part = None) -> int:
-        for j in (ix, iy):
+    def count(self, ix: int, iy: int, part: Part = None, extra: tuple[int, ...] = ()) -> int:
+        for j in (ix, iy, *extra):
             _check_numeric(self._view(j), self.label, self.names[j])
         first, last = part_rows(self.rows_in_file(), part)
         return last - first
 
-    def blocks(self, ix: int, iy: int, size: int, part: Part = None) -> Iterator[Block]:
+    def blocks(
+        self, ix: int, iy: int, size: int, part: Part = None, extra: tuple[int, ...] = ()
+    ) -> Iterator[Block]:
         """Row-major tables (2-D C order, or structured) are read one block of whole rows at a
         time; column-major ones one column range at a time."""
-        self.count(ix, iy)
+        columns = (ix, iy, *extra)
+        self.count(ix, iy, extra=extra)
         arr = self.array
         n = self.rows_in_file()
         first, last = part_rows(n, part)
@@ -101,18 +104,18 @@ class NpyTable(Table):
                     block = np.frombuffer(view, dtype=arr.dtype)
                     if not structured and arr.ndim == 2:
                         block = block.reshape(m, width)
-                    yield column(block, ix), column(block, iy)
+                    yield tuple(column(block, j) for j in columns)
             else:  # Fortran order: column j is rows [j n, (j + 1) n) of the file
-                bufs = [bytearray(itemsize * max(min(size, last - first), 0)) for _ in range(2)]
+                bufs = [bytearray(itemsize * max(min(size, last - first), 0)) for _ in columns]
                 for start in range(first, last, size):
                     m = min(size, last - start)
                     out = []
-                    for j, buf in zip((ix, iy), bufs, strict=True):
+                    for j, buf in zip(columns, bufs, strict=True):
                         f.seek(offset + (j * n + start) * itemsize)
                         view = memoryview(buf)[: m * itemsize]
                         f.readinto(view)
                         out.append(np.asarray(np.frombuffer(view, dtype=arr.dtype), np.float64))
-                    yield out[0], out[1]
+                    yield tuple(out)
 
 
 def oversized_member(path: Path) -> str | None:
@@ -184,31 +187,41 @@ class NpzTable(Table):
         """Column ``j`` as a float64 copy (checked: one-dimensional, real numbers)."""
         return np.array(_check_numeric(self._getters[j](), self.label, self.names[j]), np.float64)
 
-    def _pair(self, ix: int, iy: int) -> Block:
+    def _pair(self, ix: int, iy: int, extra: tuple[int, ...] = ()) -> Block:
         xs, ys = self.column(ix), self.column(iy)
         if xs.shape[0] != ys.shape[0]:
             raise UsageError(
                 f"{self.label}: {role('x', self.names[ix])} has {xs.shape[0]} values but "
                 f"{role('y', self.names[iy])} has {ys.shape[0]}; they must have the same length"
             )
+        more = tuple(self.column(j) for j in extra)
+        for j, values in zip(extra, more, strict=True):
+            if values.shape[0] != xs.shape[0]:
+                raise UsageError(
+                    f"{self.label}: column {self.names[j]!r} has {values.shape[0]} values but "
+                    f"{role('x', self.names[ix])} has {xs.shape[0]}; they must have the same "
+                    "length"
+                )
         self._rows = int(xs.shape[0])
-        return xs, ys
+        return (xs, ys, *more)
 
     def rows_in_file(self) -> int:
         if self._rows is None:
             self._rows = int(self.column(0).shape[0])
         return self._rows
 
-    def count(self, ix: int, iy: int, part: Part = None) -> int:
-        first, last = part_rows(int(self._pair(ix, iy)[0].shape[0]), part)
+    def count(self, ix: int, iy: int, part: Part = None, extra: tuple[int, ...] = ()) -> int:
+        first, last = part_rows(int(self._pair(ix, iy, extra)[0].shape[0]), part)
         return last - first
 
-    def blocks(self, ix: int, iy: int, size: int, part: Part = None) -> Iterator[Block]:
-        xs, ys = self._pair(ix, iy)
-        first, last = part_rows(xs.shape[0], part)
+    def blocks(
+        self, ix: int, iy: int, size: int, part: Part = None, extra: tuple[int, ...] = ()
+    ) -> Iterator[Block]:
+        columns = self._pair(ix, iy, extra)
+        first, last = part_rows(columns[0].shape[0], part)
         for start in range(first, last, size):
             stop = min(start + size, last)
-            yield xs[start:stop], ys[start:stop]
+            yield tuple(c[start:stop] for c in columns)
 
 
 def _check_numeric(a: Any, label: str, name: str) -> Any:

@@ -39,10 +39,10 @@ class ParquetTable(Table):
     def rows_in_file(self) -> int:
         return int(self.file.metadata.num_rows)
 
-    def count(self, ix: int, iy: int, part: Part = None) -> int:
+    def count(self, ix: int, iy: int, part: Part = None, extra: tuple[int, ...] = ()) -> int:
         import pyarrow as pa
 
-        for j in (ix, iy):
+        for j in (ix, iy, *extra):
             name = self.names[j]
             if self.names.count(name) > 1:
                 raise UsageError(
@@ -62,17 +62,17 @@ class ParquetTable(Table):
         first, last = part_rows(self.rows_in_file(), part)
         return last - first
 
-    def blocks(self, ix: int, iy: int, size: int, part: Part = None) -> Iterator[Block]:
-        self.count(ix, iy)
+    def blocks(
+        self, ix: int, iy: int, size: int, part: Part = None, extra: tuple[int, ...] = ()
+    ) -> Iterator[Block]:
+        self.count(ix, iy, extra=extra)
         first, last = part_rows(self.rows_in_file(), part)
-        names = list(dict.fromkeys([self.names[ix], self.names[iy]]))
+        chosen = [self.names[j] for j in (ix, iy, *extra)]
+        names = list(dict.fromkeys(chosen))
         row = first
         try:
             for batch in _batches(self.file, names, size, first, last):
-                yield (
-                    self._floats(batch.column(self.names[ix]), self.names[ix], row),
-                    self._floats(batch.column(self.names[iy]), self.names[iy], row),
-                )
+                yield tuple(self._floats(batch.column(name), name, row) for name in chosen)
                 row += batch.num_rows
         except UsageError:
             raise

@@ -15,7 +15,7 @@ import numpy as np
 
 from .errors import UsageError, excerpt, list_names, no_data_rows
 
-Block = tuple[np.ndarray, np.ndarray]  # x and y rows, float64, of equal length
+Block = tuple[np.ndarray, ...]  # x and y rows (and any extra columns), float64, equal lengths
 Column = str | int | None  # a column chosen by name or 0-based index (None: not chosen)
 Part = tuple[int, int] | None  # (rank, K): the rank-th of K parts of the rows; None: all
 
@@ -35,14 +35,17 @@ class Table:
     names: list[str]
     header: list[str] | None = None  # a text table's header, for "no data rows"
 
-    def count(self, ix: int, iy: int, part: Part = None) -> int:
+    def count(self, ix: int, iy: int, part: Part = None, extra: tuple[int, ...] = ()) -> int:
         """The number of rows in ``part`` (all rows without one), after checking that columns
-        ``ix`` and ``iy`` can be read as numbers."""
+        ``ix``, ``iy`` (and ``extra``) can be read as numbers."""
         raise NotImplementedError  # pragma: no cover
 
-    def blocks(self, ix: int, iy: int, size: int, part: Part = None) -> Iterator[Block]:
-        """Columns ``ix`` and ``iy`` of the rows of ``part``, at most ``size`` rows a block,
-        as float64 (missing values NaN). A block may live in a buffer the next one reuses."""
+    def blocks(
+        self, ix: int, iy: int, size: int, part: Part = None, extra: tuple[int, ...] = ()
+    ) -> Iterator[Block]:
+        """Columns ``ix`` and ``iy`` (then ``extra``: a sigma or weight column) of the rows of
+        ``part``, at most ``size`` rows a block, as float64 (missing values NaN). A block may
+        live in a buffer the next one reuses."""
         raise NotImplementedError  # pragma: no cover
 
     def where(self, row: int, part: Part = None) -> str:

@@ -67,11 +67,13 @@ class TextTable(Table):
         span = size - self.data_start
         return self.data_start + span * rank // world, self.data_start + span * (rank + 1) // world
 
-    def count(self, ix: int, iy: int, part: Part = None) -> int:
+    def count(self, ix: int, iy: int, part: Part = None, extra: tuple[int, ...] = ()) -> int:
         """Data lines of ``part``, counted without parsing them."""
         return sum(len(lines) for lines, _ in self._raw_blocks(part, 1 << 16))
 
-    def blocks(self, ix: int, iy: int, size: int, part: Part = None) -> Iterator[Block]:
+    def blocks(
+        self, ix: int, iy: int, size: int, part: Part = None, extra: tuple[int, ...] = ()
+    ) -> Iterator[Block]:
         for raw, offsets in self._raw_blocks(part, size):
             data = b"".join(raw)
             try:
@@ -84,7 +86,7 @@ class TextTable(Table):
             lines = text.replace("\r\n", "\n").split("\n")
             if lines[-1] == "":  # after the last newline
                 lines.pop()
-            yield self._parse(lines, offsets, ix, iy)
+            yield self._parse(lines, offsets, (ix, iy, *extra))
 
     def where(self, row: int, part: Part = None) -> str:
         """The file line of data row ``row`` of ``part`` (found by reading up to it)."""
@@ -141,7 +143,7 @@ class TextTable(Table):
         if lines:
             yield lines, offsets
 
-    def _parse(self, lines: list[str], offsets: list[int], ix: int, iy: int) -> Block:
+    def _parse(self, lines: list[str], offsets: list[int], columns: tuple[int, ...]) -> Block:
         quote = {} if self.delimiter is None else {"quotechar": '"'}
         try:
             with warnings.catch_warnings():
@@ -149,7 +151,7 @@ class TextTable(Table):
                 m = np.loadtxt(lines, delimiter=self.delimiter, comments=None, ndmin=2,
                                dtype=np.float64, **quote)  # fmt: skip
             if m.shape == (len(lines), self.width):
-                return m[:, ix], m[:, iy]
+                return tuple(m[:, j] for j in columns)
         except ValueError:
             pass
         # Not all plain numbers (a missing value, a word, a ragged row): cell by cell.
@@ -158,7 +160,7 @@ class TextTable(Table):
         except SplitError as exc:
             line = self.line_number(offsets[exc.index])
             raise UsageError(f"{self.label}: line {line}: {exc.reason}") from None
-        out = np.empty((len(lines), 2))
+        out = np.empty((len(lines), len(columns)))
         for i, row in enumerate(rows):
             if len(row) != self.width:
                 raise UsageError(
@@ -166,7 +168,7 @@ class TextTable(Table):
                     f"but the {'header' if self.header else 'first row'} has {self.width}; "
                     "every row needs the same number of columns"
                 )
-            for k, j in enumerate((ix, iy)):
+            for k, j in enumerate(columns):
                 cell = row[j]
                 try:
                     out[i, k] = float(cell)
@@ -175,7 +177,7 @@ class TextTable(Table):
                         where = f"line {self.line_number(offsets[i])}"
                         raise not_a_number(self.label, where, self.names[j], cell) from None
                     out[i, k] = np.nan
-        return out[:, 0], out[:, 1]
+        return tuple(out[:, k] for k in range(len(columns)))
 
 
 def _decode(raw: bytes, label: str) -> str:

@@ -77,6 +77,23 @@ def check_column(
     return values
 
 
+def weights_column(
+    table: Any, ix: int, iy: int, sigma: Any, weight: Any
+) -> tuple[str | None, tuple[int, ...]]:
+    """The kind (``sigma``, ``weight`` or None) and the index of the weights column of a
+    :class:`gradfit.data.Table` (``()`` without one); it may be neither x nor y."""
+    if sigma is None and weight is None:
+        return None, ()
+    kind = "sigma" if sigma is not None else "weight"
+    iw = table.resolve(sigma if kind == "sigma" else weight, f"--{kind}")
+    if iw in (ix, iy):
+        raise UsageError(
+            f"{table.label}: --{kind} {table.names[iw]!r} is the "
+            f"{'x' if iw == ix else 'y'} column; choose a column of its own"
+        )
+    return kind, (iw,)
+
+
 def user_weights(sigma: Any, weights: Any, n: int, n_params: int) -> tuple[np.ndarray | None, bool]:
     """The library's ``sigma=`` (a number, or one per point) or ``weights=`` (one per point)
     as ``(w, absolute)``: float64 weights of length ``n`` (None: unweighted) and whether they
