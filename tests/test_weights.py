@@ -283,6 +283,58 @@ def test_every_format_reads_the_sigma_column(
     assert doc["statistics"]["reduced_chi2"] == pytest.approx(doc["final_loss"] / 22, rel=1e-9)
 
 
+@pytest.mark.parametrize("suffix", [".csv", ".npy"])
+def test_a_streamed_weighted_file_is_the_in_memory_fit(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], suffix: str
+) -> None:
+    """--method gram streams a weighted file (chunks of x, y, w): the same weighted statistics,
+    fit and errors as the arrays in memory, and numpy's weighted polyfit."""
+    rng = np.random.default_rng(8)
+    x = rng.uniform(0.0, 10.0, 3000)
+    sigma = 0.5 + 0.1 * x
+    y = 1.0 + 2.0 * x - 0.1 * x**2 + sigma * rng.standard_normal(x.size)
+    path = tmp_path / f"big{suffix}"
+    if suffix == ".csv":
+        np.savetxt(path, np.column_stack([x, y, sigma]), delimiter=",", header="x,y,err",
+                   comments="")  # fmt: skip
+        x, y, sigma = np.loadtxt(path, delimiter=",", skiprows=1).T  # as the file holds them
+        options = ["--sigma", "err"]
+    else:
+        np.save(path, np.column_stack([x, y, sigma]))
+        options = ["--x", "0", "--y", "1", "--sigma", "2"]
+    code, out, err = cli(capsys, "fit", "--data", str(path), *options, "--degree", "2",
+                         "--method", "gram", "--chunk-size", "700", "--backend", "numpy",
+                         "--seed", "0", "--json", "-")  # fmt: skip
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["data"]["streamed"] is True and doc["method"] == "gram"
+    held = gradfit.fit(x, y, degree=2, sigma=sigma, method="gram", scale=True, lr="auto",
+                       seed=0)  # fmt: skip
+    np.testing.assert_allclose(doc["coef"], held.coef, rtol=1e-12)
+    np.testing.assert_allclose(doc["coef"], polyfit_w(x, y, 1 / sigma**2), rtol=1e-9)
+    assert doc["statistics"]["chi2"] == pytest.approx(held.statistics.chi2, rel=1e-12)
+    np.testing.assert_allclose(
+        list(doc["param_errors"].values()), held.statistics.standard_errors, rtol=1e-9
+    )
+
+
+def test_a_streamed_file_checks_the_column_chunk_by_chunk(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "s.csv"
+    rows = [f"{i},{2 * i},{1 if i != 1500 else 0}" for i in range(3000)]
+    path.write_text("x,y,e\n" + "\n".join(rows) + "\n")
+    args = ["fit", "--data", str(path), "--degree", "1", "--method", "gram", "--chunk-size", "500"]
+    code, _, err = cli(capsys, *args, "--sigma", "e")
+    assert code == 2 and err.count("\n") == 1, err
+    assert "line 1502, column 'e': sigma 0 is not > 0" in err, err
+    code, _, err = cli(capsys, *args, "--weight", "e")  # zero weights are fine
+    assert code == 0, err
+    (tmp_path / "z.csv").write_text("x,y,e\n" + "\n".join(f"{i},{i},0" for i in range(9)) + "\n")
+    code, _, err = cli(capsys, *args[:2], str(tmp_path / "z.csv"), *args[3:], "--weight", "e")
+    assert code == 2 and "only 0 point(s) have a positive weight" in err, err
+
+
 def test_text_output_shows_the_reduced_chi_square(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

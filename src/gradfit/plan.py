@@ -477,7 +477,14 @@ def _x_range(x: Any) -> tuple[float, float]:
 
 
 def _check_rank(stats: Any, model: Any, problem: Any) -> None:
-    """What :func:`gradfit.data.check_fittable` checks, from the statistics of a stream."""
+    """What :func:`gradfit.data.check_fittable` checks, from the statistics of a stream (and
+    what :mod:`gradfit.data.weights` checks of a streamed weights column)."""
+    positive = getattr(problem, "positive", 0)
+    if getattr(problem, "weighted", False) and positive < model.n_params:
+        raise UsageError(
+            f"{problem.name}: only {positive} point(s) have a positive weight but the model "
+            f"has {model.n_params} parameters; give more points a weight > 0"
+        )
     if stats.n < model.n_params:
         raise UsageError(
             f"{problem.name} has {stats.n} usable row(s) but a degree-{model.degree} polynomial "

@@ -2,9 +2,8 @@
 
 One process reads a file into memory (:func:`make_run_problem`), or streams it when the run
 will be ``gram`` and need never hold it (:func:`read_problem`); a distributed rank reads only its
-part. A ``--sigma`` or ``--weight`` column comes with the rows (:mod:`gradfit.data.weights`):
-such a run holds its rows in memory (the weighted statistics are taken from them) and runs in
-one process.
+part. A ``--sigma`` or ``--weight`` column comes with the rows (:mod:`gradfit.data.weights`),
+in memory or streamed (the gram method's weighted statistics), in one process.
 """
 
 from __future__ import annotations
@@ -57,12 +56,19 @@ def read_problem(config: FitConfig, be: Backend, seed: int, model: Model, comm: 
 
 def _streamed(config: FitConfig, be: Backend, seed: int, model: Model) -> Any:
     """The data as a stream when the run will be ``gram`` and can read it in chunks; else None."""
-    if config.method not in ("gram", "auto") or weighted(config):
-        return None  # a weighted run holds its rows (and weights) in memory
+    if config.method not in ("gram", "auto"):
+        return None
     if config.data is not None:
         if not can_stream(config.data):
             return None
-        chunked = open_file(config.data, config.x_column, config.y_column, config.drop_nonfinite)
+        chunked = open_file(
+            config.data,
+            config.x_column,
+            config.y_column,
+            config.drop_nonfinite,
+            sigma=config.sigma_column,
+            weight=config.weight_column,
+        )
     else:
         if be.name != "numpy" and config.points < STREAM_GENERATED_MIN:
             return None
@@ -125,16 +131,14 @@ def in_memory(chunked: Any) -> Problem:
     """A chunked problem's rows read into memory (float64 host arrays)."""
     from .stats import DEFAULT_CHUNK
 
-    xs, ys = [np.empty(0)], [np.empty(0)]
-    for x, y in chunked.chunks(DEFAULT_CHUNK):
-        xs.append(np.array(x, dtype=np.float64))
-        ys.append(np.array(y, dtype=np.float64))
-    return Problem(np.concatenate(xs), np.concatenate(ys), chunked.name, chunked.source)
-
-
-def weighted(config: FitConfig) -> bool:
-    """Whether the run reads a ``--sigma`` or ``--weight`` column."""
-    return config.sigma_column is not None or config.weight_column is not None
+    width = 3 if getattr(chunked, "weighted", False) else 2
+    parts: list[list[np.ndarray]] = [[np.empty(0)] for _ in range(width)]
+    for chunk in chunked.chunks(DEFAULT_CHUNK):
+        for part, values in zip(parts, chunk, strict=True):
+            part.append(np.array(values, dtype=np.float64))
+    x, y, *w = (np.concatenate(part) for part in parts)
+    absolute = getattr(chunked, "absolute", False)
+    return Problem(x, y, chunked.name, chunked.source, w[0] if w else None, absolute)
 
 
 def with_weights(problem: Problem, given: tuple[Any, ...], n_params: int = 1) -> Problem:

@@ -25,6 +25,7 @@ import numpy as np
 from .errors import cannot_read, nonfinite_in_stream
 from .formats import open_table
 from .table import Block, Part, choose_xy
+from .weights import check_column, weights_column
 
 Chunk = Block
 
@@ -40,6 +41,11 @@ class ChunkedProblem:
     bounds: tuple[float, float] | None = None  # x's min and max when known without a pass
     source: dict[str, Any] | None = None
     dropped: int = field(default=0)  # rows left out (non-finite) during the last pass
+    # A --sigma or --weight column: the chunks are (x, y, w), w the weights (1 / sigma^2 when
+    # ``absolute``); ``positive`` counts the rows with w > 0 during the last pass.
+    weighted: bool = False
+    absolute: bool = False
+    positive: int = field(default=0)
 
     def __len__(self) -> int:
         return self.n
@@ -53,7 +59,7 @@ class ChunkedProblem:
         """About ``points`` rows spread evenly over the data (one pass), for plots."""
         stride = max(1, self.n // max(points, 1))
         xs, ys, pos = [], [], 0
-        for x, y in self.chunks(size):
+        for x, y, *_ in self.chunks(size):
             first = (-pos) % stride
             xs.append(np.array(x[first::stride], dtype=np.float64))
             ys.append(np.array(y[first::stride], dtype=np.float64))
@@ -64,7 +70,7 @@ class ChunkedProblem:
         """x's min and max (one pass over x, unless known)."""
         if self.bounds is None:
             lo, hi = np.inf, -np.inf
-            for x, _ in self.chunks(size):
+            for x, *_ in self.chunks(size):
                 if x.size:
                     lo, hi = min(lo, float(x.min())), max(hi, float(x.max()))
             self.bounds = (lo, hi)
@@ -77,37 +83,59 @@ def open_file(
     y: Any = None,
     drop_nonfinite: bool = False,
     part: Part = None,
+    sigma: Any = None,
+    weight: Any = None,
 ) -> ChunkedProblem:
     """A .npy, Parquet or CSV/TSV/text file as a chunked problem (a block of rows at a time).
 
     Columns are chosen as :func:`gradfit.data.load_data` chooses them. Non-finite rows are
     refused (or left out with ``drop_nonfinite``) chunk by chunk. ``part=(rank, K)``: only that
     part of the rows, read without reading the others (see the module's documentation); a part
-    may be empty."""
+    may be empty. ``sigma`` or ``weight``: a third column, checked chunk by chunk as
+    :func:`gradfit.data.load_data` checks it; the chunks are then ``(x, y, w)``."""
     table = open_table(path)
     ix, iy = choose_xy(table, x, y)
     x_name, y_name = table.names[ix], table.names[iy]
-    n = table.count(ix, iy, part)
+    kind, extra = weights_column(table, ix, iy, sigma, weight)
+    n = table.count(ix, iy, part, extra)
     if n == 0 and part is None:
         raise table.no_rows()
     problem = ChunkedProblem(n, f"{Path(path).name} ({y_name} vs {x_name})", lambda s: iter(()))
     info = {"path": str(path), "x": x_name, "y": y_name, "rows": n, "streamed": True}
+    if kind is not None:
+        info[kind] = table.names[extra[0]]
+        problem.weighted, problem.absolute = True, kind == "sigma"
 
     def checked(size: int) -> Iterator[Chunk]:
         """The table's blocks, non-finite rows refused (or left out and counted)."""
-        row, dropped = 0, 0
-        for bx, by in table.blocks(ix, iy, size, part):
-            # A NaN or inf makes a sum non-finite: two cheap sums, a closer look only then.
-            ok = True if finite_sum(bx, by) else np.isfinite(bx) & np.isfinite(by)
+        row, dropped, positive = 0, 0, 0
+        for block in table.blocks(ix, iy, size, part, extra):
+            m = block[0].size
+            # A NaN or inf makes a sum non-finite: cheap sums, a closer look only then.
+            ok = True if finite_sum(*block) else np.logical_and.reduce(np.isfinite(block))
+            kept = None
             if ok is not True and not ok.all():
                 if not drop_nonfinite:
                     where = table.where(row + int(np.argmin(ok)), part)
                     raise nonfinite_in_stream(table.label, where)
                 dropped += int(ok.size - ok.sum())
-                bx, by = bx[ok], by[ok]
-            row += bx.size if ok is True else ok.size
-            yield bx, by
-        problem.dropped = dropped
+                kept = np.flatnonzero(ok)
+                block = tuple(b[ok] for b in block)
+            if kind is not None:
+                w = check_column(
+                    block[2],
+                    kind,
+                    table.label,
+                    lambda i, first=row, rows=kept: table.where(
+                        first + int(i if rows is None else rows[i]), part
+                    ),
+                    column=table.names[extra[0]],
+                )
+                positive += int(np.count_nonzero(w > 0))
+                block = (block[0], block[1], w)
+            row += m
+            yield block
+        problem.dropped, problem.positive = dropped, positive
         info.update(dropped=dropped, used=n - dropped)
 
     def read(size: int) -> Iterator[Chunk]:

@@ -213,9 +213,13 @@ def fit_statistics_of(plan: Any, params: np.ndarray) -> FitStatistics | None:
         return None
     w = np.asarray(params, dtype=np.float64)
     names, transform = _reported(model, domain)
-    weights = None if plan.trained is None else plan.trained.weights
-    sigma = 1.0 if weights is not None and plan.trained.absolute else None
-    n_used = None if weights is None else int(np.count_nonzero(weights > 0))
+    source = plan.trained if plan.trained is not None else plan.problem  # streamed: chunks
+    weights = getattr(source, "weights", None)
+    weighted = weights is not None or getattr(source, "weighted", False)
+    sigma = 1.0 if weighted and source.absolute else None
+    n_used = None
+    if weighted:
+        n_used = int(np.count_nonzero(weights > 0)) if weights is not None else source.positive
     if stats is not None and getattr(model, "statistics", False):
         total = stats.n if weights is None else stats.gram[0, 0]  # B_0 = 1: sum(w)
         tss = max(float(stats.yty - stats.xty[0] ** 2 / total), 0.0)  # B_0 = 1: sum(w y)
