@@ -112,6 +112,11 @@ def model_document(result: Any) -> dict[str, Any]:
         metrics["optimum_loss"] = _float(result.optimum.loss)
         metrics["excess_loss"] = _float(result.final_loss - result.optimum.loss)
     scaled = result.domain is not None and result.scaled_coef is not None
+    if result.model.kind == "callable":
+        raise UsageError(
+            "a model given as a Python function cannot be saved (a function is not data); "
+            "keep result.params, or write the model as a formula"
+        )
     if result.model.kind == "formula":
         formula = {"expression": result.model.text, "param_names": list(result.model.param_names)}
         return {
