@@ -375,6 +375,10 @@ def test_a_validated_config_is_not_validated_again(monkeypatch) -> None:
         changed.validated()
 
 
+def _line(x, p):  # a model given as a Python function (the library's model=f)
+    return p[0] * x
+
+
 COMBINATION_CASES = [
     ({"x_column": "t"}, "--x and --y choose columns of a --data file"),
     ({"y_column": "1"}, "--x and --y choose columns of a --data file"),
@@ -412,6 +416,9 @@ COMBINATION_CASES = [
     ({"precondition": True, "optimizer": "lbfgs"}, "--precondition is for the first-order"),
     ({"precondition": True, "workers": 2}, "--precondition runs in one process"),
     ({"precondition": True, "distributed": True}, "--precondition runs in one process"),
+    ({"model": _line, "init": (1.0,), "backend": "numpy"}, "runs on torch tensors"),
+    ({"model": _line, "init": (1.0,), "method": "manual"}, "has no hand-derived gradient"),
+    ({"model": _line, "init": (1.0,), "checkpoint": "c.ckpt"}, "cannot be checkpointed"),
     # the first problem found is reported, in the order the options are read
     ({"backend": "numpy", "method": "nn", "optimizer": "adagrad"}, "the nn method needs"),
     ({"method": "gram", "batch_size": 0}, "--batch-size must be a positive integer"),

@@ -230,6 +230,9 @@ def test_saved_formula_models_predict_what_the_fit_did(tmp_path) -> None:
     np.testing.assert_array_equal(m.predict(new), r.predict(new))
     assert m.formula() == r.formula()
     assert m.degree is None
+    errors = m.document["param_errors"]  # the fit's standard errors travel with the model
+    assert list(errors) == ["a", "b", "c"]
+    np.testing.assert_allclose(list(errors.values()), r.statistics.standard_errors, rtol=1e-12)
 
 
 @pytest.mark.parametrize(

@@ -29,7 +29,7 @@ from .data import check_generated, check_points, check_range
 from .errors import UsageError
 from .losses import LOSSES, NOT_SQUARES, ROBUST
 from .methods import CHOICES, TORCH_ONLY
-from .models import is_formula, make_model
+from .models import CallableModel, is_formula, make_model
 from .optim import OptimizerSpec, check_lr
 from .options import BY_FIELD
 
@@ -103,6 +103,8 @@ class FitConfig:
         if self.lr is None and _auto_by_default(self, data_options["scale"]):
             return replace(self, lr="auto").validated()
         degree = _int_option(self, "degree")
+        if callable(self.model):  # the library's model=f: a function on torch tensors
+            return replace(self, model=CallableModel.wrap(self.model, self.init)).validated()
         model = make_model(self.model, degree, self.basis)
         facts["model"] = model.kind
         if not getattr(model, "scalable", True):
@@ -180,6 +182,8 @@ class FitConfig:
         d["betas"] = list(self.betas)
         d["x_range"] = list(self.x_range)
         d["init"] = None if self.init is None else list(self.init)
+        if isinstance(self.model, CallableModel):  # a function is not data: name it
+            d["model"] = f"python function {self.model.describe()}"
         return d
 
 
@@ -303,6 +307,22 @@ COMBINATIONS: tuple[Combination, ...] = (
         "data",
         {"data": _given, "x_range": lambda r: tuple(r) != FitConfig.x_range},
         _SHAPES_TARGET,
+    ),
+    Combination(
+        "method",
+        {"model": _one_of("callable"), "backend": _one_of("numpy")},
+        "a model given as a Python function runs on torch tensors: use backend='torch'",
+    ),
+    Combination(
+        "method",
+        {"model": _one_of("callable"), "method": _one_of("manual", "gram", "nn", "module")},
+        "a model given as a Python function has no hand-derived gradient: use "
+        "method='autograd' (or 'auto')",
+    ),
+    Combination(
+        "long",
+        {"model": _one_of("callable"), "checkpoint": _given},
+        "a model given as a Python function cannot be checkpointed (a function is not data)",
     ),
     Combination(
         "method",

@@ -66,7 +66,7 @@ class FitResult:
 
     def predict(self, x: Any) -> np.ndarray:
         """The fitted model at ``x`` (float64 NumPy); in the scaled variable when scaled."""
-        if self.model.kind == "formula":
+        if hasattr(self.model, "predict"):  # a formula or a function: not a polynomial
             return self.model.predict(self.params, x)
         return evaluate(x, self.coef, self.domain, self.scaled_coef)
 
@@ -100,7 +100,7 @@ class FitResult:
         has no powers of x: its own formula."""
         from .models import format_polynomial
 
-        if self.model.kind == "formula":
+        if hasattr(self.model, "predict"):
             return self.formula()
 
         return format_polynomial(self.coef)

@@ -16,8 +16,13 @@ A model file is one JSON document (schema ``gradfit.model/1``)::
       "problem": "...", "data": {...} | null,
       "config": {...},               # every option of the run that produced it
       "metrics": {"final_loss": ..., "mse": ..., "rmse": ..., "n_points": ..., ...},
+      "params": {...}, "param_errors": {...} | null,   # as a run's --json has them
+      "covariance": [[...]] | null, "statistics": {...} | null,
       "versions": {...}, "saved_at": "2026-...Z"
     }
+
+A formula model (``"kind": "formula"``) records its ``"expression"``, its ``"param_names"`` and,
+in ``"coef"``, their values.
 
 Predictions use ``scaled_coef`` in t when the fit was scaled (the well-conditioned form) and
 ``coef`` in x otherwise, with the same function as :meth:`FitResult.predict`, so a loaded model
@@ -107,6 +112,11 @@ def model_document(result: Any) -> dict[str, Any]:
         metrics["optimum_loss"] = _float(result.optimum.loss)
         metrics["excess_loss"] = _float(result.final_loss - result.optimum.loss)
     scaled = result.domain is not None and result.scaled_coef is not None
+    if result.model.kind == "callable":
+        raise UsageError(
+            "a model given as a Python function cannot be saved (a function is not data); "
+            "keep result.params, or write the model as a formula"
+        )
     if result.model.kind == "formula":
         formula = {"expression": result.model.text, "param_names": list(result.model.param_names)}
         return {
@@ -123,6 +133,7 @@ def model_document(result: Any) -> dict[str, Any]:
             "config": result.config.to_dict(),
             "seed": result.seed,
             "metrics": metrics,
+            **_uncertainty(result),
             "versions": dict(result.versions),
             "saved_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         }
@@ -143,9 +154,17 @@ def model_document(result: Any) -> dict[str, Any]:
         "config": result.config.to_dict(),
         "seed": result.seed,
         "metrics": metrics,
+        **_uncertainty(result),
         "versions": dict(result.versions),
         "saved_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
+
+
+def _uncertainty(result: Any) -> dict[str, Any]:
+    """The fit's standard errors, covariance and goodness of fit, as the run's JSON has them
+    (null when they were not computed)."""
+    doc = result.to_dict()
+    return {k: doc.get(k) for k in ("params", "param_errors", "covariance", "statistics")}
 
 
 def save_model(result: Any, path: str | os.PathLike[str]) -> None:

@@ -97,6 +97,11 @@ MODEL_FIELDS: dict[str, dict[str, Any]] = {
     "config": OBJECT,
     "seed": {"type": ["integer", "null"], "description": "an integer or null"},
     "metrics": OBJECT,
+    # the fit's uncertainty, as a run's --json has it (null: not computed)
+    "params": _nullable(OBJECT, "an object or null"),
+    "param_errors": _nullable(OBJECT, "an object or null"),
+    "covariance": _nullable({"type": "array"}, "a list of rows or null"),
+    "statistics": _nullable(OBJECT, "an object or null"),
     "versions": OBJECT,
     "saved_at": STRING,
 }

@@ -83,6 +83,8 @@ def resolve_method(
     """
     if name != "auto":
         return name, None
+    if getattr(model, "kind", "") == "callable":
+        return "autograd", "a Python function: torch's autograd differentiates it"
     why_not = (
         "the model is not linear in its parameters"
         if not getattr(model, "linear", False)

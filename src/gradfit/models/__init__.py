@@ -7,7 +7,8 @@ itself, so adding a model is adding one file. Built in:
 - :mod:`.polynomial`: the article's model for any degree and basis;
 - :mod:`.legendre3`: the PyTorch tutorial's ``a + b * P3(c + d x)``;
 - :mod:`.dynamic`: the tutorial's dynamic, weight-sharing net;
-- :mod:`.formula`: any formula in x and named parameters (``--model 'a*exp(-b*x) + c'``).
+- :mod:`.formula`: any formula in x and named parameters (``--model 'a*exp(-b*x) + c'``);
+- :mod:`.pyfunc`: a Python function ``f(x, params)`` on torch tensors (the library's).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from .dynamic import Dynamic  # noqa: E402
 from .formula import FormulaModel  # noqa: E402
 from .legendre3 import Legendre3  # noqa: E402
 from .polynomial import BASES, Polynomial  # noqa: E402
+from .pyfunc import CallableModel  # noqa: E402
 
 
 def is_formula(kind: object) -> bool:
@@ -48,6 +50,8 @@ def make_model(
     and named parameters (anything that is not a plain name)."""
     if is_formula(kind):
         return FormulaModel.from_text(kind)
+    if isinstance(kind, CallableModel):  # a validated config holds the wrapped function
+        return kind
     cls = REGISTRY.get(kind) if kind != FormulaModel.kind else None
     if cls is None:
         raise UsageError(
@@ -65,6 +69,7 @@ __all__ = [
     "MODEL_DESCRIPTIONS",
     "Additive",
     "Cache",
+    "CallableModel",
     "Dynamic",
     "FormulaModel",
     "Legendre3",

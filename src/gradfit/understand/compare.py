@@ -61,6 +61,7 @@ class Comparison:
     skipped: list[str]
     data: Any = field(default=None, repr=False)  # the problem (numpy float64), for plots
     best_found: bool = False  # the optimum is the best run's (no closed form: a formula)
+    seeded: bool = True  # the seed drew the start or the noise (else it is not shown)
 
     def to_dict(self) -> dict[str, Any]:
         def num(v: float) -> float | None:
@@ -119,6 +120,8 @@ def compare(
             "is not a sum of squares: compare its runs with gradfit fit"
         )
     init = reference.init
+    # The seed matters when it drew the start or the noise (a formula's start is 1s or --init).
+    seeded = config.seed is not None or reference.seed_drawn
     config = replace(reference.config, seed=reference.seed, init=tuple(init.tolist()))
 
     combos, skipped = [], []
@@ -148,8 +151,13 @@ def compare(
         row = CompareRow(method, backend, optimizer)
         cfg = replace(config, method=method, backend=backend, optimizer=optimizer)
         try:
+            cfg = cfg.validated()
+        except UsageError as exc:  # options that do not go with this optimizer or method
+            skipped.append(f"{row.label} ({exc})")
+            continue
+        try:
             result = run(cfg, reference=False)
-        except FitFailedError as exc:
+        except (FitFailedError, UsageError) as exc:  # diverged, or no rule (adam, lr auto)
             row.error = str(exc)
             row.history = getattr(exc, "history", [])
             rows.append(row)
@@ -174,7 +182,7 @@ def compare(
         for row in rows:
             if row.error is None:
                 _distances(row, optimum)
-    return Comparison(config, init, optimum, rows, skipped, problem, best_found)
+    return Comparison(config, init, optimum, rows, skipped, problem, best_found, seeded)
 
 
 def _distances(row: CompareRow, optimum: Optimum) -> None:
@@ -204,6 +212,7 @@ def format_table(comparison: Comparison) -> str:
     for r in comparison.rows:
         if r.error:
             short = r.error.split(" (")[0].split(";")[0]  # the whole message is in the JSON
+            short = short if len(short) <= 40 else short[:37] + "..."
             lines.append([r.label, r.dtype or "-", "failed: " + short, "", "", "", "", ""])
             continue
         lines.append(
@@ -233,8 +242,9 @@ def format_table(comparison: Comparison) -> str:
     opt = comparison.optimum
     out.append("")
     out.append(
-        f"same start for every run: {', '.join(f'{v:.6g}' for v in comparison.init)} "
-        f"(seed {c.seed}); {c.steps} steps, lr {c.lr}"
+        f"same start for every run: {', '.join(f'{v:.6g}' for v in comparison.init)}"
+        + (f" (seed {c.seed}); " if comparison.seeded else "; ")
+        + f"{c.steps} steps, lr {c.lr}"
     )
     if opt is not None and comparison.best_found:
         out.append(f"optimum: the best run's, loss {opt.loss:.10g} (a formula has no closed form)")
