@@ -13,6 +13,7 @@ pytest.importorskip("sklearn")
 from scipy.optimize import curve_fit
 from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
+from sklearn.exceptions import FitFailedWarning
 from sklearn.metrics import r2_score
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
@@ -215,6 +216,8 @@ def test_params_clone_and_pickle() -> None:
     again = pickle.loads(pickle.dumps(est))  # result_ holds the parsed formula: it pickles
     np.testing.assert_array_equal(again.predict(X), est.predict(X))
     assert again.params_ == est.params_ and again.result_.model.param_names == ("b1", "b2")
+    big = GDFormulaRegressor().fit(np.linspace(0, 1, 20000).reshape(-1, 1), np.ones(20000))
+    assert len(pickle.dumps(big)) < 20000  # the model, not the 320 kB of training data
     fresh = clone(est)
     assert fresh.get_params() == est.get_params() and not hasattr(fresh, "params_")
     assert MISRA_START == {"b1": 500.0, "b2": 1e-4}  # fit did not change the init it was given
@@ -252,3 +255,18 @@ def test_other_refusals() -> None:
     est = GDFormulaRegressor().fit(X, y)
     with pytest.raises(ValueError, match="features"):
         est.predict(np.ones((3, 2)))
+
+
+@pytest.mark.filterwarnings("ignore:One or more of the test scores are non-finite")
+def test_a_diverging_run_raises_and_grid_search_scores_it_nan() -> None:
+    x = np.linspace(0, 10, 50).reshape(-1, 1)
+    y = 1.0 + 2.0 * x[:, 0]
+    with pytest.raises(gradfit.FitFailedError, match="diverged at step"):
+        GDFormulaRegressor(optimizer="sgd", lr=10.0).fit(x, y)
+    search = GridSearchCV(
+        GDFormulaRegressor(optimizer="sgd", steps=2000), {"lr": [10.0, None]}, cv=2
+    )
+    with pytest.warns(FitFailedWarning, match="DivergenceError"):
+        search.fit(x, y)
+    assert np.isnan(search.cv_results_["mean_test_score"][0])
+    assert search.best_params_ == {"lr": None} and search.score(x, y) > 0.999

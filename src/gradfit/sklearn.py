@@ -257,7 +257,8 @@ class GDFormulaRegressor(RegressorMixin, BaseEstimator):
 
     Bad parameters (a bad or unsafe formula, an unknown parameter in ``init``, an optimizer
     option that does not apply) raise :class:`gradfit.UsageError` at fit time, which is a
-    ``ValueError`` as scikit-learn expects.
+    ``ValueError`` as scikit-learn expects. A run that diverges raises
+    :class:`gradfit.FitFailedError` (GridSearchCV scores that candidate nan and goes on).
 
     Attributes
     ----------
@@ -329,6 +330,7 @@ class GDFormulaRegressor(RegressorMixin, BaseEstimator):
             precondition=self.precondition,
             reference=False,
         )
+        result.dataset = None  # the training data: not part of the model (nor of its pickle)
         names = tuple(result.model.param_names)
         self.result_ = result
         self.x_column_ = column
