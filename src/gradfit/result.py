@@ -105,6 +105,16 @@ class FitResult:
 
         return format_polynomial(self.coef)
 
+    def schedule(self) -> str:
+        """How it ran, in words: ``sgd, lr 1e-06, 2000 steps`` or ``lm, 25 steps (converged,
+        at most 2000)``: second-order optimizers use no learning rate and stop early."""
+        name, steps = self.optimizer["name"], self.config.steps
+        if name in ("lm", "gauss-newton"):
+            if self.steps_done is not None:
+                return f"{name}, {self.steps_done} steps (stopped; at most {steps})"
+            return f"{name}, {steps} steps"
+        return f"{name}, lr {self.config.lr:.6g}, {steps} steps"
+
     def reported(self) -> dict[str, float]:
         """The fitted parameters as reported, by name: a polynomial's monomial coefficients of
         x (``c0`` the constant, ``ck`` the coefficient of x^k), whatever its basis or scaling;

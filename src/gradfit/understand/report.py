@@ -90,7 +90,7 @@ def markdown_report(result: Any, plot: str | None = None, where: str = ".") -> s
         f"# gradfit fit: {result.problem}",
         "",
         f"- model: {result.model.describe()}; method {result.method}, optimizer "
-        f"{result.optimizer['name']} (lr {c.lr:.6g}), {c.steps} steps",
+        f"{result.schedule()}",
         f"- data: {result.n_points} points; backend {c.backend} {result.dtype} on {result.device}; "
         f"seed {result.seed}",
         "",
