@@ -117,35 +117,27 @@ def model_document(result: Any) -> dict[str, Any]:
             "a model given as a Python function cannot be saved (a function is not data); "
             "keep result.params, or write the model as a formula"
         )
-    if result.model.kind == "formula":
-        formula = {"expression": result.model.text, "param_names": list(result.model.param_names)}
-        return {
-            "schema": SCHEMA,
+    if result.model.kind == "formula":  # the expression, and its parameters' values in coef
+        model: dict[str, Any] = {
             "kind": "formula",
-            **formula,
+            "expression": result.model.text,
+            "param_names": list(result.model.param_names),
             "degree": None,
             "coef": _floats(result.params),
-            "formula": result.formula(),
-            "x_name": str(data.get("x", "x")),
-            "y_name": str(data.get("y", "y")),
-            "problem": result.problem,
-            "data": result.data,
-            "config": result.config.to_dict(),
-            "seed": result.seed,
-            "metrics": metrics,
-            **_uncertainty(result),
-            "versions": dict(result.versions),
-            "saved_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+    else:
+        model = {
+            "kind": "polynomial",
+            "basis": "monomial",
+            "degree": int(np.asarray(result.coef).size - 1),
+            "coef": _floats(result.coef),
+            "domain": result.domain.as_list() if scaled else None,
+            "window": list(WINDOW) if scaled else None,
+            "scaled_coef": _floats(result.scaled_coef) if scaled else None,
         }
     return {
         "schema": SCHEMA,
-        "kind": "polynomial",
-        "basis": "monomial",
-        "degree": int(np.asarray(result.coef).size - 1),
-        "coef": _floats(result.coef),
-        "domain": result.domain.as_list() if scaled else None,
-        "window": list(WINDOW) if scaled else None,
-        "scaled_coef": _floats(result.scaled_coef) if scaled else None,
+        **model,
         "formula": result.formula(),
         "x_name": str(data.get("x", "x")),
         "y_name": str(data.get("y", "y")),

@@ -12,6 +12,7 @@ Parameters without an initial value start at 1.0, as ``scipy.optimize.curve_fit`
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, ClassVar
@@ -105,12 +106,16 @@ class FormulaModel:
 
     def format(self, params: np.ndarray) -> str:
         """``y = b1*(1 - exp(-b2*x)) with b1 = 238.9, b2 = 0.00055``."""
-        values = np.asarray(params, dtype=np.float64).tolist()
-        named = ", ".join(f"{p} = {v}" for p, v in zip(self.param_names, values, strict=True))
-        return f"y = {self.text} with {named}"
+        return f"y = {self.text} with {named_values(self.param_names, params)}"
 
     def describe(self) -> str:
         return f"formula {self.text}"
+
+
+def named_values(names: Sequence[str], params: Any) -> str:
+    """``b1 = 238.9, b2 = 0.00055``: each parameter with its value as Python prints it."""
+    values = np.asarray(params, dtype=np.float64).tolist()
+    return ", ".join(f"{p} = {v}" for p, v in zip(names, values, strict=True))
 
 
 @lru_cache(maxsize=64)

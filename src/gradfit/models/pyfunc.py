@@ -20,6 +20,7 @@ import numpy as np
 from ..backends import Backend
 from ..errors import UsageError
 from .base import Cache, register
+from .formula import named_values
 
 
 @register
@@ -109,9 +110,7 @@ class CallableModel:
         return np.array(params, dtype=np.float64)
 
     def format(self, params: np.ndarray) -> str:
-        values = np.asarray(params, dtype=np.float64).tolist()
-        named = ", ".join(f"{p} = {v}" for p, v in zip(self.names, values, strict=True))
-        return f"y = {self.describe()}(x, params) with {named}"
+        return f"y = {self.describe()}(x, params) with {named_values(self.names, params)}"
 
     def describe(self) -> str:
         return getattr(self.fn, "__name__", "f")

@@ -58,9 +58,7 @@ def fit_plot_data(result: Any, x: Any = None, y: Any = None) -> PlotData:
     grid = np.linspace(float(xs.min()), float(xs.max()), 400)
     steps, losses = _history(result.loss_history)
     opt = result.optimum.loss if result.optimum is not None else None
-    title = (
-        f"{result.problem}: {result.model.describe()}, {result.method}, {result.schedule()}"
-    )
+    title = f"{result.problem}: {result.model.describe()}, {result.method}, {result.schedule()}"
     y_fit = result.predict(grid)
     curve = Curve("fit", y_fit, steps, losses)
     se = fit_band(result, grid)
