@@ -54,6 +54,12 @@ EXPECTED_FAILED = dict.fromkeys(
         "check_regressors_int",
         "check_regressors_no_decision_function",
         "check_regressors_train",
+        "check_sample_weight_equivalence_on_dense_data",
+        "check_sample_weights_list",
+        "check_sample_weights_not_an_array",
+        "check_sample_weights_pandas_series",
+        "check_sample_weights_not_overwritten",
+        "check_sample_weights_shape",
         "check_supervised_y_2d",
     ],
     MULTI_COLUMN,
@@ -90,6 +96,8 @@ def test_default_fails_exactly_the_multi_column_checks() -> None:
             continue
         if r["check_name"] == "check_positive_only_tag_during_fit":
             assert "raised ValueError unexpectedly" in str(r["exception"])
+        elif r["check_name"] == "check_sample_weights_pandas_series":  # sklearn rewords it
+            assert "raises error if 'sample_weight'" in str(r["exception"])
         else:
             assert "a formula has one variable, x, but X has" in str(r["exception"])
     with pytest.raises(ValueError, match="x_column"):
@@ -270,3 +278,19 @@ def test_a_diverging_run_raises_and_grid_search_scores_it_nan() -> None:
         search.fit(x, y)
     assert np.isnan(search.cv_results_["mean_test_score"][0])
     assert search.best_params_ == {"lr": None} and search.score(x, y) > 0.999
+
+
+def test_sample_weight_is_gradfits_weights() -> None:
+    """sample_weight weighs each squared error: the same fit as gradfit.fit(weights=), and a
+    weight of 2 is the point counted twice."""
+    import gradfit
+
+    x = np.linspace(0.0, 3.0, 40)
+    y = 2.0 * np.exp(-1.3 * x) + 0.5 + 0.05 * np.sin(17 * x)
+    w = np.where(np.arange(40) % 3 == 0, 2.0, 1.0)
+    est = GDFormulaRegressor("a*exp(-b*x) + c").fit(x[:, None], y, sample_weight=w)
+    direct = gradfit.fit(x, y, model="a*exp(-b*x) + c", optimizer="lm", steps=200, weights=w)
+    np.testing.assert_allclose(list(est.params_.values()), direct.params, rtol=1e-12)
+    twice = np.repeat(np.arange(40), w.astype(int))
+    dup = GDFormulaRegressor("a*exp(-b*x) + c").fit(x[twice, None], y[twice])
+    np.testing.assert_allclose(list(est.params_.values()), list(dup.params_.values()), rtol=1e-8)

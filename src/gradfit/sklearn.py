@@ -23,7 +23,7 @@ import numpy as np
 try:
     from sklearn.base import BaseEstimator, RegressorMixin
     from sklearn.utils import check_random_state
-    from sklearn.utils.validation import check_is_fitted, validate_data
+    from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError(
         "gradfit.sklearn needs scikit-learn >= 1.6 (failed to import it: "
@@ -300,9 +300,13 @@ class GDFormulaRegressor(RegressorMixin, BaseEstimator):
         self.x_column = x_column
         self.random_state = random_state
 
-    def fit(self, X: Any, y: Any) -> GDFormulaRegressor:
-        """Fit the formula to column ``x_column`` of ``X`` (n_samples, n_features) and ``y``."""
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> GDFormulaRegressor:
+        """Fit the formula to column ``x_column`` of ``X`` (n_samples, n_features) and ``y``;
+        ``sample_weight`` weighs each point's squared error (gradfit's ``weights=``)."""
         X, y = validate_data(self, X, y, y_numeric=True, dtype=np.float64)
+        weights = None
+        if sample_weight is not None:
+            weights = _check_sample_weight(sample_weight, X, dtype=np.float64)
         formula = self.formula
         if not is_formula(formula):  # a plain name would be a model's ("poly") or unknown
             raise ValueError(
@@ -329,6 +333,7 @@ class GDFormulaRegressor(RegressorMixin, BaseEstimator):
             seed=_seed(self.random_state),
             precondition=self.precondition,
             reference=False,
+            weights=weights,
         )
         result.dataset = None  # the training data: not part of the model (nor of its pickle)
         names = tuple(result.model.param_names)
