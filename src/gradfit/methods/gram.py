@@ -30,6 +30,7 @@ class GramMethod:
 
     name = "gram"
     global_statistics = True  # distributed: the statistics are summed over the ranks already
+    jumps = True  # advance() by exact affine jumps where the optimizer allows (False: step)
 
     def __init__(
         self,
@@ -72,12 +73,35 @@ class GramMethod:
         self.w = be.asarray(np.array(init, dtype=np.float64))
         self.optimizer = make_array_optimizer(spec)
         self.state = self.optimizer.init(self.w)
+        self._jumps: Any = None  # built on the first advance(): the affine map, or False
 
     def step(self, need_loss: bool) -> Any | None:
         loss = self.loss() if need_loss else None
         grad = 2.0 * (self.H @ self.w - self.b)
         self.w, self.state = self.optimizer.update(grad, self.state, self.w)
         return loss
+
+    def advance(self, k: int) -> None:
+        """Run ``k`` steps at once, no loss read (the loop's steps between logged ones).
+
+        sgd, momentum and nesterov are affine maps of the parameters on this quadratic loss:
+        ``k`` steps are one precomputed matrix power (:mod:`.jumps`), the same iterates as
+        stepping to float64 rounding. Other optimizers (rmsprop, adam) step ``k`` times.
+        """
+        if self._jumps is None:
+            from .jumps import affine_jumps
+
+            be = self.backend
+            H, b = be.to_numpy(self.H), be.to_numpy(self.b)
+            self._jumps = affine_jumps(self.optimizer, H, b, be.asarray) or False
+        if self._jumps and self.jumps:
+            self.w, self.state = self._jumps.apply(k, self.w, self.state)
+            return
+        H, b, update = self.H, self.b, self.optimizer.update
+        w, state = self.w, self.state
+        for _ in range(k):
+            w, state = update(2.0 * (H @ w - b), state, w)
+        self.w, self.state = w, state
 
     def loss(self) -> Any:
         d = self.w - self.w_star

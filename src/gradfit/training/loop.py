@@ -85,8 +85,15 @@ def train(
     ``checkpoint(done, history)`` is called after every ``checkpoint_every`` steps and once at
     the end, each time only for a state whose loss the guard has passed (one read per
     checkpoint), so a diverging run never replaces a good checkpoint with a bad one.
-    ``stop()`` is asked after every step (a host-side flag, no device sync); when it
-    says yes the loop raises :class:`TrainInterrupted` at that step boundary.
+    ``stop()`` is asked after every step the loop runs itself (a host-side flag, no device
+    sync); when it says yes the loop raises :class:`TrainInterrupted` at that step boundary.
+
+    A method with ``advance(k)`` (gram: ``k`` steps of sgd/momentum/nesterov as one exact
+    affine jump) is given the steps between events as one call: the loop itself runs only the
+    logged steps, the steps after which a progress tick or a checkpoint is due, and the last
+    one. ``stop()`` is then asked at those segment boundaries only (once a log interval, say),
+    and the guard's replay still steps one by one from the last snapshot, so divergence is
+    located at the same step as without jumps.
 
     A method that converges by its own test (Levenberg-Marquardt) says why in its
     ``stop_reason``: the loop logs that step and ends the run there; ``steps`` is then the
@@ -97,6 +104,10 @@ def train(
         checkpoint_every = 0
     guard = bound is not None
     stops = hasattr(method, "stop_reason")  # a method that may end the run early
+    # A method that can run k steps in one call (gram: exact jumps) runs the steps between
+    # events that way; one that may stop by itself is asked after every step instead.
+    advance = None if stops else getattr(method, "advance", None)
+    stride = step_stride if on_step is not None else 0
     stopped: str | None = None
     done = steps
     snap, snap_step = (method.snapshot(), start) if guard else (None, start)
@@ -104,7 +115,13 @@ def train(
     start_time = time.perf_counter()
     # Overflow on the way to divergence is reported by the guard, not as NumPy warnings.
     with np.errstate(over="ignore", invalid="ignore"):
-        for t in range(start, steps):
+        t = start
+        while t < steps:
+            if advance is not None:  # the quiet steps before the next event, as one call
+                event = _next_event(t, steps, log_every, stride, checkpoint_every)
+                if event > t:
+                    advance(event - t)
+                    t = event
             logged = t % log_every == log_every - 1  # the article's `t % 100 == 99`
             loss = method.step(logged)
             if stops and method.stop_reason is not None:
@@ -118,7 +135,7 @@ def train(
                     snap, snap_step = method.snapshot(), t + 1
                 if on_log is not None:
                     on_log(t, value)
-            if step_stride and (t + 1) % step_stride == 0 and on_step is not None:
+            if stride and (t + 1) % stride == 0:
                 on_step(t + 1)
             if checkpoint_every and (t + 1) % checkpoint_every == 0 and t + 1 < steps:
                 if guard:  # never write a state the guard has not passed
@@ -132,6 +149,7 @@ def train(
                 break
             if stop is not None and stop() and t + 1 < steps:
                 raise TrainInterrupted(t + 1, history, time.perf_counter() - start_time)
+            t += 1
         final = backend.scalar(method.loss())
         if guard and _bad(final, bound):
             raise _locate(method, backend, snap, snap_step, done, bound, history, final)
@@ -140,6 +158,16 @@ def train(
     backend.synchronize()
     seconds = time.perf_counter() - start_time
     return TrainOutcome(history, final, seconds, stopped, done if stopped is not None else None)
+
+
+def _next_event(t: int, steps: int, log_every: int, stride: int, checkpoint_every: int) -> int:
+    """The first step ``>= t`` the loop must run itself: a logged step (its loss is read), one
+    after which the progress bar or a checkpoint is due, or the last step."""
+    event = min(t + (log_every - 1 - t) % log_every, steps - 1)
+    for every in (stride, checkpoint_every):
+        if every:
+            event = min(event, t + (every - 1 - t) % every)
+    return event
 
 
 def _bad(value: float, bound: float | None) -> bool:
