@@ -26,6 +26,9 @@ CheckpointCallback = Callable[[int, list[tuple[int, float]]], None]
 # max(initial loss, sum(y^2)) - the loss of the start and of the all-zero model. No converging
 # run comes near it; a diverging one passes it within a few dozen steps of going unstable.
 DIVERGENCE_FACTOR = 1e4
+# A method that steps inside advance(k) (not an exact jump) gets at most this many steps a call,
+# so that stop() (Ctrl-C) is still asked every few milliseconds.
+ADVANCE_SPAN = 1024
 
 
 @dataclass
@@ -88,12 +91,14 @@ def train(
     ``stop()`` is asked after every step the loop runs itself (a host-side flag, no device
     sync); when it says yes the loop raises :class:`TrainInterrupted` at that step boundary.
 
-    A method with ``advance(k)`` (gram: ``k`` steps of sgd/momentum/nesterov as one exact
-    affine jump) is given the steps between events as one call: the loop itself runs only the
-    logged steps, the steps after which a progress tick or a checkpoint is due, and the last
-    one. ``stop()`` is then asked at those segment boundaries only (once a log interval, say),
-    and the guard's replay still steps one by one from the last snapshot, so divergence is
-    located at the same step as without jumps.
+    A method with ``advance(k)`` is given the steps between events as one call, and the loop
+    runs only the event steps itself: logged steps, the steps after which a checkpoint is due,
+    and the last one. With ``exact_jumps`` true (gram: ``k`` steps of sgd/momentum/nesterov as
+    one affine map) that is all, and progress ticks are reported at those steps; otherwise
+    (gram's rmsprop/adam, stepping inside ``advance``) segments also end at progress ticks and
+    after ``ADVANCE_SPAN`` steps. ``stop()`` is asked at those segment boundaries only (for
+    jumps: about once a log interval). The guard's replay still steps one by one from the
+    last snapshot, so divergence is located at the same step as without jumps.
 
     A method that converges by its own test (Levenberg-Marquardt) says why in its
     ``stop_reason``: the loop logs that step and ends the run there; ``steps`` is then the
@@ -104,10 +109,17 @@ def train(
         checkpoint_every = 0
     guard = bound is not None
     stops = hasattr(method, "stop_reason")  # a method that may end the run early
-    # A method that can run k steps in one call (gram: exact jumps) runs the steps between
-    # events that way; one that may stop by itself is asked after every step instead.
+    # A method that can run k steps in one call runs the steps between events that way (one
+    # that may stop by itself is asked after every step instead). An exact jump (gram's affine
+    # map) is split only where the state is needed - a logged step, a checkpoint - never for a
+    # progress tick, so a run prints the same digits on a terminal and in a pipe; a method that
+    # steps inside advance() gives the same numbers however it is split, so its segments also
+    # end at progress ticks and after at most ADVANCE_SPAN steps (stop() is asked between).
     advance = None if stops else getattr(method, "advance", None)
+    exact = advance is not None and bool(getattr(method, "exact_jumps", False))
     stride = step_stride if on_step is not None else 0
+    split = (0, checkpoint_every) if exact else (stride, checkpoint_every, ADVANCE_SPAN)
+    ticked = start // stride if stride else 0  # progress ticks reported so far
     stopped: str | None = None
     done = steps
     snap, snap_step = (method.snapshot(), start) if guard else (None, start)
@@ -118,7 +130,7 @@ def train(
         t = start
         while t < steps:
             if advance is not None:  # the quiet steps before the next event, as one call
-                event = _next_event(t, steps, log_every, stride, checkpoint_every)
+                event = _next_event(t, steps, log_every, split)
                 if event > t:
                     advance(event - t)
                     t = event
@@ -135,8 +147,9 @@ def train(
                     snap, snap_step = method.snapshot(), t + 1
                 if on_log is not None:
                     on_log(t, value)
-            if stride and (t + 1) % stride == 0:
-                on_step(t + 1)
+            if stride and (t + 1) // stride > ticked:  # every step_stride steps
+                ticked = (t + 1) // stride
+                on_step(ticked * stride)
             if checkpoint_every and (t + 1) % checkpoint_every == 0 and t + 1 < steps:
                 if guard:  # never write a state the guard has not passed
                     value = backend.scalar(method.loss())
@@ -160,11 +173,12 @@ def train(
     return TrainOutcome(history, final, seconds, stopped, done if stopped is not None else None)
 
 
-def _next_event(t: int, steps: int, log_every: int, stride: int, checkpoint_every: int) -> int:
-    """The first step ``>= t`` the loop must run itself: a logged step (its loss is read), one
-    after which the progress bar or a checkpoint is due, or the last step."""
+def _next_event(t: int, steps: int, log_every: int, splits: tuple[int, ...]) -> int:
+    """The first step ``>= t`` the loop must run itself: a logged step (its loss is read), the
+    last step, or one after which ``(step + 1) % every == 0`` for an ``every`` in ``splits``
+    (0: none) - a checkpoint, a progress tick, a bound on the segment's length."""
     event = min(t + (log_every - 1 - t) % log_every, steps - 1)
-    for every in (stride, checkpoint_every):
+    for every in splits:
         if every:
             event = min(event, t + (every - 1 - t) % every)
     return event
