@@ -124,6 +124,8 @@ def measure(repeat: int = 5, seed_dir: Path | None = None) -> dict[str, Any]:
     """All the numbers of this benchmark (seconds, minimum over ``repeat`` turns)."""
     seed_dir = seed_dir or default_seed_dir()
     path = seed_dir / "seed_numpy.py"
+    if not path.is_file():
+        raise FileNotFoundError(f"the article's script is not at {path}: give --seed-dir")
     code = compile(path.read_text(encoding="utf-8"), str(path), "exec")
     article_out: list[str] = []
     results: dict[str, gradfit.FitResult] = {}
@@ -274,7 +276,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.repeat < 1:
         parser.error("--repeat must be >= 1")
-    doc = measure(args.repeat, args.seed_dir)
+    try:
+        doc = measure(args.repeat, args.seed_dir)
+    except FileNotFoundError as exc:
+        print(f"bench_jumps: error: {exc}", file=sys.stderr)
+        return 2
     print(report(doc, args.markdown))
     if args.json is not None:
         args.json.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
