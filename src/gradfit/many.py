@@ -104,7 +104,7 @@ def fit_many(
     check_many(config)
     Y = Y if hasattr(Y, "shape") else _matrix(Y)
     Yh = _host_matrix(Y)
-    n, k = Yh.shape
+    k = Yh.shape[1]
     names = [f"y{j}" for j in range(k)] if names is None else list(names)
     be = resolve_backend(config.backend, config.device, config.dtype)
     method, why = config.method, None
@@ -420,7 +420,8 @@ class ManyFitResult:
         )
         column_plan = replace(planned, problem=problem, stats=self.stats.column(j), optimum=None)
         history = [
-            (t, float(v)) for (t, _), v in zip(self.outcome.history, self.column_history[:, j])
+            (t, float(v))
+            for (t, _), v in zip(self.outcome.history, self.column_history[:, j], strict=True)
         ]
         outcome = TrainOutcome(history, float(self.final_losses[j]), self.outcome.loop_seconds)
         method = _Column(self.method, self.params[:, j].copy())
