@@ -13,6 +13,7 @@ import sys
 from typing import Any
 
 from ..config import FitConfig
+from ..data.columns import several_columns
 from ..errors import DivergenceError, FitInterrupted, UsageError
 from .common import PROG, HelpFormatter, add_output_options, check_outputs, rank
 from .table import add_table_options, check_target_or_data, config_from_args, given_options
@@ -43,6 +44,7 @@ more examples:
   gradfit fit --model 'a*exp(-b*x) + c' --target '2*exp(-1.3*x) + 0.5' --range 0 3 --precondition
   gradfit fit --target 'exp(-x**2) * cos(3*x)' --range -2 2 --lr auto --steps 5000
   gradfit fit --data log.parquet --x time --y temp --degree 2 --backend numpy
+  gradfit fit --data sensors.csv --x t --y 'sensor_*' --backend numpy   one fit per column
   gradfit fit --backend numpy --points 100000000 --method gram     10^8 points, in chunks
   gradfit fit --data big.npy --backend numpy       streamed from disk, a block at a time
   gradfit fit --backend numpy --batch-size 100 --shuffle --seed 1  mini-batch SGD
@@ -128,6 +130,10 @@ def run(args: argparse.Namespace) -> int:
 
     config = fit_config(args)
     check_outputs(args)
+    if config.data is not None and several_columns(config.y_column):  # --y a,b or 'sensor_*'
+        from .many import run_many
+
+        return run_many(config, args)
     if config.workers is not None and not config.distributed:
         from ..distributed.launcher import launch_workers, max_workers
 
