@@ -44,7 +44,6 @@ more examples:
   gradfit fit --model 'a*exp(-b*x) + c' --target '2*exp(-1.3*x) + 0.5' --range 0 3 --precondition
   gradfit fit --target 'exp(-x**2) * cos(3*x)' --range -2 2 --lr auto --steps 5000
   gradfit fit --data log.parquet --x time --y temp --degree 2 --backend numpy
-  gradfit fit --data sensors.csv --x t --y 'sensor_*' --backend numpy   one fit per column
   gradfit fit --backend numpy --points 100000000 --method gram     10^8 points, in chunks
   gradfit fit --data big.npy --backend numpy       streamed from disk, a block at a time
   gradfit fit --backend numpy --batch-size 100 --shuffle --seed 1  mini-batch SGD
