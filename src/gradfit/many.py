@@ -36,8 +36,10 @@ from .backends import resolve_backend
 from .config import FitConfig
 from .data import Problem, as_float64
 from .errors import DivergenceError, UsageError
+from .plan import plan
 from .result import FitResult
 from .stats import BLOCK, REFINE_BELOW, GramStats, accumulate, array_chunks, basis_rows
+from .training.execute import result_of
 from .training.loop import DIVERGENCE_FACTOR, LogCallback, TrainOutcome, train
 
 SCHEMA = "gradfit.many/1"
@@ -96,9 +98,6 @@ def fit_many(
     ``names``: the columns' names (default ``y0, y1, ...``); ``source``: where the data came
     from (a file's path and columns, for the results); ``on_log(step, total)`` at logged steps.
     """
-    from .plan import plan
-    from .training.execute import result_of
-
     started = time.perf_counter()
     config = config.validated()
     check_many(config)
@@ -106,6 +105,8 @@ def fit_many(
     Yh = _host_matrix(Y)
     k = Yh.shape[1]
     names = [f"y{j}" for j in range(k)] if names is None else list(names)
+    if len(names) != k:
+        raise UsageError(f"{len(names)} names for the {k} columns of Y")
     be = resolve_backend(config.backend, config.device, config.dtype)
     method, why = config.method, None
     if method == "auto":
@@ -189,7 +190,6 @@ def fit_many(
         source=source,
         reference=reference,
         setup_s=setup_s,
-        result_of=result_of,
         method=block.name,
     )
 
@@ -345,7 +345,6 @@ class ManyFitResult:
     source: dict[str, Any] | None = field(default=None, repr=False)
     reference: bool = field(default=True, repr=False)
     setup_s: float = field(default=0.0, repr=False)
-    result_of: Any = field(default=None, repr=False)
     method: str = "gram"
     _results: dict[int, FitResult] = field(default_factory=dict, repr=False)
 
@@ -425,7 +424,7 @@ class ManyFitResult:
         ]
         outcome = TrainOutcome(history, float(self.final_losses[j]), self.outcome.loop_seconds)
         method = _Column(self.method, self.params[:, j].copy())
-        result = self.result_of(column_plan, method, outcome, self.reference, self.setup_s)
+        result = result_of(column_plan, method, outcome, self.reference, self.setup_s)
         result.timings = dict(self.timings)
         return result
 
