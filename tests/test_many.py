@@ -163,6 +163,17 @@ def test_float32_torch_auto_keeps_the_per_point_loop() -> None:
     assert many.method == "manual" and many[0].dtype == "float32"
 
 
+@pytest.mark.parametrize("method", ["gram", "manual"])
+def test_float32_runs_fit_the_values_the_run_sees(method: str) -> None:
+    """A float32 run rounds y as a single fit does (gram then steps in float64)."""
+    pytest.importorskip("torch")
+    options = dict(backend="torch", method=method, init=INIT, lr=1e-5, steps=100)
+    many = gradfit.fit(X, Y[:, :2], **options)
+    single = gradfit.fit(X, Y[:, 1], **options)
+    assert many[1].dtype == single.dtype == "float32"
+    assert_coef_close(many[1].coef, single.coef, 1e-12 if method == "gram" else 0.0)
+
+
 def test_divergence_is_reported_for_the_sum() -> None:
     with pytest.raises(DivergenceError, match="several y columns"):
         gradfit.fit(X, Y, init=INIT, lr=1.0, steps=100)

@@ -108,6 +108,8 @@ def fit_many(
     if len(names) != k:
         raise UsageError(f"{len(names)} names for the {k} columns of Y")
     be = resolve_backend(config.backend, config.device, config.dtype)
+    if be.dtype == "float32":  # the values the run sees, as a single fit's y is rounded
+        Yh = Yh.astype(np.float32).astype(np.float64)
     method, why = config.method, None
     if method == "auto":
         method = "gram" if be.dtype == "float64" else "manual"
