@@ -73,6 +73,14 @@ def test_each_column_is_its_own_single_fit(backend: str, method: str, optimizer:
     assert many.final_loss == pytest.approx(float(many.final_losses.sum()), rel=1e-12)
 
 
+@pytest.mark.parametrize(("optimizer", "lr"), [("nesterov", 1e-5), ("rmsprop", 1e-3)])
+def test_the_other_elementwise_optimizers(optimizer: str, lr: float) -> None:
+    options = dict(init=INIT, lr=lr, steps=200, optimizer=optimizer, method="gram")
+    many = gradfit.fit(X, Y, **options)
+    for k in (0, 2):
+        assert_coef_close(many[k].coef, gradfit.fit(X, Y[:, k], **options).coef, 1e-12)
+
+
 def test_manual_numpy_columns_are_bit_for_bit_single_fits() -> None:
     """Each column's sums run over a contiguous row of its own: the single fit's arithmetic."""
     many = gradfit.fit(X, Y, init=INIT, lr=1e-5, steps=200, method="manual")
