@@ -185,6 +185,8 @@ def make_workspace(where: Path) -> Path:
     shutil.copy(REPO / "docs" / "misra1a.csv", where / "misra1a.csv")
     shutil.copy(REPO / "docs" / "errors.csv", where / "docs" / "errors.csv")
     shutil.copy(REPO / "docs" / "errors.csv", where / "errors.csv")
+    shutil.copy(REPO / "docs" / "sensors.csv", where / "docs" / "sensors.csv")
+    shutil.copy(REPO / "docs" / "sensors.csv", where / "sensors.csv")
     rng = np.random.default_rng(0)
     xs = np.linspace(0.0, 20.0, 7)
     (where / "new.csv").write_text("x\n" + "".join(f"{v}\n" for v in xs), encoding="utf-8")

@@ -28,6 +28,7 @@ try:
     from .config import FitConfig
     from .data import Data, load_data
     from .errors import FitFailedError, GradfitError, UsageError
+    from .many import ManyFitResult
     from .result import FitResult
     from .saved import SavedModel, load
     from .understand.analysis import Optimum, closed_form
@@ -43,6 +44,7 @@ __all__ = [
     "FitFailedError",
     "FitResult",
     "GradfitError",
+    "ManyFitResult",
     "Optimum",
     "SavedModel",
     "UsageError",

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from .config import FitConfig
+from .many import ManyFitResult, several
 from .plan import plan
 from .result import FitResult
 from .training.execute import execute
@@ -43,7 +44,7 @@ def fit(
     sigma: Any = None,
     weights: Any = None,
     **optimizer_options: Any,
-) -> FitResult:
+) -> FitResult | ManyFitResult:
     """Fit a model to ``(x, y)`` by gradient descent on the sum of squared errors.
 
     ``model`` is ``poly`` (``degree``, ``basis``), ``legendre3``, ``dynamic``, or a formula in x
@@ -67,6 +68,12 @@ def fit(
     fits the chi-square ``sum(((y - f) / sigma)^2)`` and reports it with absolute errors;
     ``weights`` (one per point, >= 0) fits ``sum(w (y - f)^2)``, the weights relative (as
     ``scipy.optimize.curve_fit`` with ``sigma=1/sqrt(w)``).
+
+    ``y`` of shape (N, K), K >= 2, fits every column, as ``numpy.polyfit`` does: K fits that
+    share x, the plan, one pass over the data and one loop, all from the same start; the
+    result is a :class:`gradfit.many.ManyFitResult` (``.coef`` of shape (d, K), ``result[k]``
+    column k's FitResult). Polynomial models, squared or mean loss, gram or manual, the
+    elementwise optimizers (see :mod:`gradfit.many`).
 
     >>> import numpy as np, gradfit
     >>> x = np.linspace(-np.pi, np.pi, 2000)
@@ -94,6 +101,12 @@ def fit(
         scale=scale,
         **optimizer_options,
     ).validated()
+    if several(y):
+        from .many import fit_many
+
+        return fit_many(
+            config, x, y, sigma=sigma, weights=weights, on_log=on_log, reference=reference
+        )
     return execute(plan(config, data=(x, y, sigma, weights)), on_log, reference)
 
 

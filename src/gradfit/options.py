@@ -311,7 +311,8 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "y_column",
         ("--y",),
-        "column of FILE holding y (default: column 'y', or the second of two)",
+        "column of FILE holding y (default: column 'y', or the second of two); for fit also "
+        "several, one fit each: --y a,b,c or a glob --y 'sensor_*'",
         "data",
         metavar="COL",
     ),

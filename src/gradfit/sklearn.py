@@ -71,10 +71,12 @@ class GDPolynomialRegressor(RegressorMixin, BaseEstimator):
 
     Attributes
     ----------
-    intercept_ : float
+    intercept_ : float, or ndarray of shape (n_targets,) for a 2-D y
     coef_ : ndarray of shape (n_features, degree)
-        Monomial coefficients of x_j, x_j**2, ..., in the original (unscaled) features.
-    result_ : FitResult (one feature only)
+        Monomial coefficients of x_j, x_j**2, ..., in the original (unscaled) features; for a
+        2-D y, (n_targets, degree) with one feature, else (n_targets, n_features, degree).
+    result_ : FitResult (one feature only); a ManyFitResult for one feature and a y of two or
+        more columns (multi-output: each column its own fit from the same start, one loop)
     loss_history_ : list of (step, loss)
     n_features_in_ : int
     """
@@ -99,8 +101,10 @@ class GDPolynomialRegressor(RegressorMixin, BaseEstimator):
         self.random_state = random_state
 
     def fit(self, X: Any, y: Any) -> GDPolynomialRegressor:
-        """Fit the polynomial to ``X`` (n_samples, n_features) and ``y`` (n_samples,)."""
-        X, y = validate_data(self, X, y, y_numeric=True, dtype=np.float64)
+        """Fit the polynomial to ``X`` (n_samples, n_features) and ``y`` (n_samples,), or to
+        every column of ``y`` (n_samples, n_targets): multi-output, each target its own fit
+        from the same start (one feature: :func:`gradfit.fit` on the 2-D y, one loop)."""
+        X, y = validate_data(self, X, y, y_numeric=True, dtype=np.float64, multi_output=True)
         n, k = X.shape
         degree = self.degree
         if k == 1 and isinstance(degree, (int, np.integer)) and 0 <= n <= degree:
@@ -111,7 +115,10 @@ class GDPolynomialRegressor(RegressorMixin, BaseEstimator):
             )
         seed = self._seed()
         self.degree_ = degree
-        if k == 1:
+        self.n_targets_ = None if y.ndim == 1 else int(y.shape[1])
+        if y.ndim == 2:
+            self._fit_targets(X, y, seed)
+        elif k == 1:
             self._fit_one(X[:, 0], y, seed)
         else:
             self._fit_additive(X, y, seed)
@@ -122,8 +129,49 @@ class GDPolynomialRegressor(RegressorMixin, BaseEstimator):
         check_is_fitted(self, "coef_")
         X = validate_data(self, X, reset=False, dtype=np.float64)
         if self.result_ is not None:
-            return np.asarray(self.result_.predict(X[:, 0]), dtype=np.float64)
+            out = np.asarray(self.result_.predict(X[:, 0]), dtype=np.float64)
+            return out if self.n_targets_ is None else out.reshape(X.shape[0], -1)
         return self._design(X) @ self.scaled_params_
+
+    def _fit_targets(self, X: np.ndarray, Y: np.ndarray, seed: int | None) -> None:
+        """Several targets: one feature and two or more targets is :func:`gradfit.fit` on the
+        2-D y (a :class:`gradfit.many.ManyFitResult`); otherwise each target is fitted alone
+        from the same seed and the parameters stacked as columns."""
+        if X.shape[1] == 1 and Y.shape[1] >= 2:
+            result = gradfit_fit(
+                X[:, 0],
+                Y,
+                degree=self.degree,
+                backend=self.backend,
+                dtype=self.dtype,
+                lr=self.lr,
+                steps=self.steps,
+                log_every=self.steps,
+                seed=seed,
+                scale=self.scale,
+                reference=False,
+            )
+            self.result_ = result
+            self.intercept_ = np.asarray(result.coef[0], dtype=np.float64)
+            self.coef_ = np.asarray(result.coef[1:].T, dtype=np.float64)
+            self.domains_ = [result.domain]
+            scaled = result.scaled_coef if result.scaled_coef is not None else result.coef
+            self.scaled_params_ = np.array(scaled)
+            self.loss_history_ = list(result.loss_history)
+            self.n_iter_ = int(self.steps)
+            return
+        fits = []
+        for j in range(Y.shape[1]):
+            if X.shape[1] == 1:
+                self._fit_one(X[:, 0], Y[:, j], seed)
+            else:
+                self._fit_additive(X, Y[:, j], seed)
+            fits.append((self.intercept_, self.coef_, self.scaled_params_, self.result_))
+        self.intercept_ = np.array([f[0] for f in fits])
+        coef = np.stack([f[1] for f in fits])  # (targets, features, degree)
+        self.coef_ = coef[:, 0, :] if X.shape[1] == 1 else coef
+        self.scaled_params_ = np.column_stack([f[2] for f in fits])
+        self.result_ = None  # predictions from the stacked parameters (the design below)
 
     def _seed(self) -> int | None:
         return _seed(self.random_state)
@@ -198,6 +246,11 @@ class GDPolynomialRegressor(RegressorMixin, BaseEstimator):
             t = X[:, j] if domain is None else domain.to_window(X[:, j])
             columns.extend(t**p for p in range(1, self.degree_ + 1))
         return np.column_stack(columns)
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True  # y may have several columns (see fit)
+        return tags
 
 
 def _seed(random_state: Any) -> int | None:

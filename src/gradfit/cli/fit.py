@@ -13,6 +13,7 @@ import sys
 from typing import Any
 
 from ..config import FitConfig
+from ..data.columns import several_columns
 from ..errors import DivergenceError, FitInterrupted, UsageError
 from .common import PROG, HelpFormatter, add_output_options, check_outputs, rank
 from .table import add_table_options, check_target_or_data, config_from_args, given_options
@@ -128,6 +129,10 @@ def run(args: argparse.Namespace) -> int:
 
     config = fit_config(args)
     check_outputs(args)
+    if config.data is not None and several_columns(config.y_column):  # --y a,b or 'sensor_*'
+        from .many import run_many
+
+        return run_many(config, args)
     if config.workers is not None and not config.distributed:
         from ..distributed.launcher import launch_workers, max_workers
 
