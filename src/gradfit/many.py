@@ -253,6 +253,7 @@ def _statistics(planned: Any, Y: np.ndarray, w: np.ndarray | None) -> ManyStats:
             xty += (WY.T @ R.T).T  # this order: BLAS is ~10x faster than R @ WY here
             yty += np.einsum("ij,ij->j", Yb, WY)
         if not (np.all(np.isfinite(xty)) and np.all(np.isfinite(yty))):
+            _check_finite(Y)  # a NaN or inf in Y makes its column's y^T y non-finite
             raise UsageError(
                 "the least-squares statistics overflow on this data (the basis values are too "
                 "large for float64): use --scale"
@@ -288,12 +289,18 @@ def _matrix(Y: Any) -> np.ndarray:
 
 
 def _host_matrix(Y: Any) -> np.ndarray:
-    """``Y`` as a float64 (N, K) host array, every value finite."""
+    """``Y`` as a float64 (N, K) host array. Its values are checked by :func:`_statistics`: a
+    NaN or inf makes that column's ``y^T y`` non-finite, so the pass over Y finds it for free."""
     if hasattr(Y, "detach"):
         Y = Y.detach().cpu().numpy()
-    Yh = np.array(Y, dtype=np.float64)
+    Yh = np.asarray(Y, dtype=np.float64)  # no copy of a float64 array: nothing writes to it
     if Yh.ndim != 2:
         raise UsageError(f"Y must be 2-D (points x columns), got shape {Yh.shape}")
+    return Yh
+
+
+def _check_finite(Yh: np.ndarray) -> None:
+    """One line naming how many values of ``Yh`` are NaN or infinite, and the first column."""
     bad = ~np.isfinite(Yh)
     if bad.any():
         cols = np.flatnonzero(bad.any(axis=0))
@@ -301,7 +308,6 @@ def _host_matrix(Y: Any) -> np.ndarray:
             f"Y holds {int(bad.sum())} NaN or infinite value(s), first in column "
             f"{int(cols[0])}; fix or drop those rows"
         )
-    return Yh
 
 
 def _transform(model: Any, domain: Any) -> np.ndarray:

@@ -98,12 +98,35 @@ class ManyGram(_Block):
         self.G2, self.B2 = 2.0 * self.G, 2.0 * self.B
         self.w_star, self.best = be.asarray(w_star), be.asarray(factor * best)
         self._start(spec, init, xty.shape[1])
+        self._jumps: Any = None  # built on first use: the affine map, or False (none)
 
     def step(self, need_loss: bool) -> Any | None:
         loss = self._logged_loss() if need_loss else None
         grad = self.G2 @ self.W - self.B2
         self.W, self.state = self.optimizer.update(grad, self.state, self.W)
         return loss
+
+    @property
+    def exact_jumps(self) -> bool:
+        """Whether :meth:`advance` jumps (sgd, momentum, nesterov on a converging iteration)."""
+        if self._jumps is None:
+            from .jumps import affine_jumps
+
+            be = self.backend
+            G, B = be.to_numpy(self.G), be.to_numpy(self.B)
+            self._jumps = affine_jumps(self.optimizer, G, B, be.asarray) or False
+        return bool(self._jumps)
+
+    def advance(self, k: int) -> None:
+        """``k`` steps at once for every column, as :meth:`GramMethod.advance`: one matrix power
+        applied to the whole (d, K) block where the optimizer is affine, else ``k`` steps."""
+        if self.exact_jumps:
+            self.W, self.state = self._jumps.apply(k, self.W, self.state)
+            return
+        W, state, update = self.W, self.state, self.optimizer.update
+        for _ in range(k):
+            W, state = update(self.G2 @ W - self.B2, state, W)
+        self.W, self.state = W, state
 
     def column_losses(self) -> Any:
         D = self.W - self.w_star
