@@ -4,6 +4,7 @@ notebook fit shows, tested with a stand-in for IPython."""
 from __future__ import annotations
 
 import base64
+import html
 import importlib.util
 import re
 import subprocess
@@ -17,7 +18,8 @@ import pytest
 import gradfit
 from gradfit import notebook
 from gradfit.notebook import LiveLoss, in_notebook, sparkline
-from gradfit.understand.report import result_line
+from gradfit.understand.report import result_line, uncertainty_lines
+from gradfit.understand.uncertainty import format_estimate
 
 HAVE_MPL = importlib.util.find_spec("matplotlib") is not None
 X = np.linspace(-np.pi, np.pi, 2000)
@@ -48,8 +50,12 @@ def test_html_has_the_result_line_and_every_logged_loss(result: gradfit.FitResul
     for step, loss in result.loss_history:  # the article's `99 1273.53...` lines, as a table
         assert f"<tr><td>{step}</td><td>{float(loss)!r}</td></tr>" in page
     assert f"{result.optimum.loss:.8g}" in page
-    st = result.statistics
-    assert st is not None and f"R^2 {st.r2:.6g}" in page  # the standard errors' block
+    st = result.statistics  # the standard errors, as `gradfit fit` prints them
+    assert st is not None and f"R^2 {st.r2:.6f}" in page
+    for name, se in st.errors().items():
+        value = format_estimate(result.reported()[name], se)
+        assert f"<tr><td>{name}</td><td>{value}</td></tr>" in page
+        assert f"{name} = {value}" in "".join(uncertainty_lines(st, result.reported()))
 
 
 @pytest.mark.skipif(not HAVE_MPL, reason="matplotlib is not installed")
@@ -232,3 +238,13 @@ def test_sparkline_follows_the_log_loss() -> None:
     points = re.search(r'points="([^"]+)"', svg).group(1).split()  # type: ignore[union-attr]
     assert points == ["1.0,1.0", "21.0,6.0", "41.0,11.0"]  # a straight line on a log scale
     assert sparkline([(0, 1.0)]) == "" and sparkline([(0, float("nan")), (1, 0.0)]) == ""
+
+
+def test_an_explanation_shows_its_text_and_plain_words() -> None:
+    from gradfit.understand.explain import explain, render
+
+    ex = explain(gradfit.FitConfig(seed=1, backend="numpy"))
+    page = ex._repr_html_()
+    assert page.startswith('<pre class="gradfit-text">') and page.endswith("</pre>")
+    text = render(ex)
+    assert html.escape(text) in page and "In plain words:" in page

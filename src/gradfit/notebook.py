@@ -61,8 +61,6 @@ def result_text(result: Any) -> str:
 
 def result_html(result: Any, image: bool = True) -> str:
     """The HTML a notebook shows for ``result``; ``image=False`` leaves the figure out."""
-    from .understand.report import result_line, uncertainty_lines
-
     e = html.escape
     c = result.config
     backend = f"{c.backend} {result.device} {result.dtype}"
@@ -74,7 +72,7 @@ def result_html(result: Any, image: bool = True) -> str:
     parts = [
         '<div class="gradfit-result">',
         f"<div>{head}</div>",
-        f"<pre>{e(result_line(result.formula()))}</pre>",
+        f"<pre>Result: {e(result.formula())}</pre>",  # as `gradfit fit` prints it
     ]
     summary = f"final loss {result.final_loss:.8g}"
     if result.optimum is not None:
@@ -82,9 +80,8 @@ def result_html(result: Any, image: bool = True) -> str:
     if result.stop_reason is not None:
         summary += f"; stopped after {result.steps_done} steps: {result.stop_reason}"
     parts.append(f"<div>{e(summary)}</div>")
-    stats = uncertainty_lines(result.statistics, result.reported(), result.excess_loss(), 90)
-    if stats:
-        parts.append(f"<pre>{e(chr(10).join(stats))}</pre>")
+    if result.statistics is not None:
+        parts.append(statistics_html(result.statistics, result.reported(), result.excess_loss()))
     parts.append('<div style="display:flex;gap:1em;align-items:flex-start">')
     parts.append(loss_table(result.loss_history))
     png = result_png(result) if image else None
@@ -94,6 +91,37 @@ def result_html(result: Any, image: bool = True) -> str:
         parts.append(f'<img src="data:image/png;base64,{data}" alt="{alt}" style="max-width:80%">')
     parts.append("</div></div>")
     return "\n".join(parts)
+
+
+def statistics_html(st: Any, values: dict[str, float], excess: float | None) -> str:
+    """Each reported parameter with its standard error, then the goodness of fit: what
+    ``gradfit fit`` prints under ``Result:``, as a table."""
+    from .understand.uncertainty import format_estimate
+
+    e = html.escape
+    rows = "".join(
+        f"<tr><td>{e(name)}</td><td>{e(format_estimate(values[name], se))}</td></tr>"
+        for name, se in zip(st.names, st.standard_errors.tolist(), strict=True)
+    )
+    fit = [f"RMSE {st.rmse:.4g}"]
+    if st.r2 is not None:
+        fit.append(f"R^2 {st.r2:.6f}")
+    if st.reduced_chi2 is not None:
+        fit.append(f"chi^2/dof {st.reduced_chi2:.4g}")
+    fit.append(f"AIC {st.aic:.1f}, BIC {st.bic:.1f} (n={st.n}, {st.dof} dof)")
+    notes = [", ".join(fit)]
+    if st.unidentified:
+        notes.append(f"not identifiable from these data: {', '.join(st.unidentified)}")
+    if excess is not None and excess > 0.01:
+        notes.append(
+            f"the loss is {100 * excess:.2g}% above the least-squares optimum; the errors "
+            "assume a converged fit"
+        )
+    return (
+        '<table class="gradfit-params"><thead><tr><th>parameter</th><th>value +/- standard '
+        f"error</th></tr></thead><tbody>{rows}</tbody></table>"
+        + "".join(f"<div>{e(note)}</div>" for note in notes)
+    )
 
 
 def loss_table(history: list[tuple[int, float]]) -> str:
