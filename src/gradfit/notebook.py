@@ -67,8 +67,10 @@ def result_html(result: Any, image: bool = True) -> str:
     head = (
         f"<b>gradfit</b> &middot; {e(result.problem)}: {result.n_points} points &middot; "
         f"{e(result.model.describe())} &middot; method {e(result.method)} &middot; "
-        f"{e(result.schedule())} &middot; {e(backend)} &middot; seed {result.seed}"
+        f"{e(result.schedule())} &middot; {e(backend)}"
     )
+    if c.seed is not None or result.seed_drawn:  # the seed shaped the run: say which
+        head += f" &middot; seed {result.seed}"
     parts = [
         '<div class="gradfit-result">',
         f"<div>{head}</div>",
