@@ -248,3 +248,34 @@ def test_an_explanation_shows_its_text_and_plain_words() -> None:
     assert page.startswith('<pre class="gradfit-text">') and page.endswith("</pre>")
     text = render(ex)
     assert html.escape(text) in page and "In plain words:" in page
+
+
+def test_which_display_a_library_fit_gets(
+    kernel: FakeIPython, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gradfit.progress import FitProgress, library_progress
+
+    assert library_progress(False, 100) is None
+    assert isinstance(library_progress(True, 100), LiveLoss)
+    assert library_progress(True, 100).delay == 0.0
+    assert library_progress(None, 100).delay == notebook.LONG_FIT_S
+    monkeypatch.delitem(sys.modules, "IPython")  # a script: no kernel
+    assert library_progress(None, 100) is None
+    assert library_progress(True, 100) is None  # stderr is not a terminal here
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    assert isinstance(library_progress(True, 100), FitProgress)
+    assert library_progress(None, 100) is None  # a terminal too prints nothing unasked
+
+
+def test_the_bar_without_lines_prints_no_lines() -> None:
+    import io
+
+    from gradfit.progress import FitProgress
+
+    stream = io.StringIO()
+    with FitProgress(10, stream) as bar:
+        bar.log(0, 1.5)  # library use: the loss on the bar, no "0 1.5" line
+    assert "0 1.5" not in stream.getvalue()
+    with FitProgress(10, stream) as bar:
+        bar.log(0, 1.5, "0 1.5")  # the CLI's use: the article's line above the bar
+    assert "0 1.5" in stream.getvalue()
