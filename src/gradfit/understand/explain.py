@@ -378,7 +378,7 @@ def render(ex: Explanation) -> str:
     if ex.suggestions:
         lines.append("Faster      " + _wrap("- " + ex.suggestions[0], 12))
         lines.extend("            " + _wrap("- " + tip, 12) for tip in ex.suggestions[1:])
-    lines.append("Words       docs/glossary.md explains each term above in plain language")
+    lines.append("Words       each term above in plain language: docs/glossary.md, or add --plain")
     return "\n".join(lines)
 
 
