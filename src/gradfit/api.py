@@ -16,6 +16,7 @@ import numpy as np
 from .config import FitConfig
 from .many import ManyFitResult, several
 from .plan import plan
+from .progress import library_progress
 from .result import FitResult
 from .training.execute import execute
 from .training.loop import LogCallback, StepCallback
@@ -43,6 +44,7 @@ def fit(
     scale: bool = False,
     sigma: Any = None,
     weights: Any = None,
+    progress: bool | None = None,
     **optimizer_options: Any,
 ) -> FitResult | ManyFitResult:
     """Fit a model to ``(x, y)`` by gradient descent on the sum of squared errors.
@@ -61,6 +63,9 @@ def fit(
     coefficients (lowest power first); otherwise they are drawn from a standard normal with
     ``seed`` (drawn and reported when None). ``on_log(step, loss)`` is called on logged steps.
     ``reference=True`` also computes the closed-form optimum for comparison.
+    ``progress=True`` shows progress while it trains: a live loss display in a Jupyter notebook,
+    the bar on a terminal; the default ``None`` shows it only in a notebook, for fits that run
+    longer than two seconds; ``False`` never (see :func:`gradfit.progress.library_progress`).
     ``scale=True`` trains on x mapped to [-1, 1] (see :mod:`gradfit.data.scaling`); the coefficients
     are still reported in x. ``lr="auto"`` picks the rate from the loss's Hessian on the data
     (on the scaled x when scaling; see :func:`gradfit.understand.analysis.auto_learning_rate`).
@@ -107,7 +112,18 @@ def fit(
         return fit_many(
             config, x, y, sigma=sigma, weights=weights, on_log=on_log, reference=reference
         )
-    return execute(plan(config, data=(x, y, sigma, weights)), on_log, reference)
+    planned = plan(config, data=(x, y, sigma, weights))
+    shown = library_progress(progress, config.steps)
+    if shown is None:
+        return execute(planned, on_log, reference)
+
+    def logged(step: int, loss: float) -> None:
+        shown.log(step, loss)
+        if on_log is not None:
+            on_log(step, loss)
+
+    with shown:
+        return execute(planned, logged, reference, shown.advance, shown.stride)
 
 
 def _initial(init: Any) -> Any:

@@ -3,6 +3,10 @@
 On a terminal, ``gradfit fit`` draws a bar with steps/s and the latest logged loss (rich), with
 the article's ``t loss`` lines printed above it. Anywhere else the output is exactly the plain
 lines. The bar is fed host-side step counts only, so it adds no device synchronisation.
+
+The library (:func:`gradfit.fit`) prints nothing by default. In a Jupyter notebook a fit shows
+a live loss display (:class:`gradfit.notebook.LiveLoss`) when asked (``progress=True``) or once it
+has run for a while; :func:`library_progress` makes that choice.
 """
 
 from __future__ import annotations
@@ -16,6 +20,25 @@ def progress_enabled(stream: TextIO, quiet: bool = False) -> bool:
     """A bar only when ``stream`` is a terminal and the user did not ask for quiet output."""
     isatty = getattr(stream, "isatty", None)
     return bool(not quiet and isatty is not None and isatty())
+
+
+def library_progress(progress: bool | None, steps: int) -> Any:
+    """What :func:`gradfit.fit` shows while it trains (None: nothing).
+
+    In a Jupyter notebook: the live loss display, at once with ``progress=True``, after
+    :data:`gradfit.notebook.LONG_FIT_S` seconds with ``progress=None`` (so short fits show
+    nothing). Elsewhere: the terminal's bar on stderr with ``progress=True`` (when stderr is a
+    terminal), nothing otherwise. ``progress=False``: nothing anywhere.
+    """
+    if progress is False:
+        return None
+    from .notebook import LONG_FIT_S, LiveLoss, in_notebook
+
+    if in_notebook():
+        return LiveLoss(steps, delay=0.0 if progress else LONG_FIT_S)
+    if progress and progress_enabled(sys.stderr):
+        return FitProgress(steps, sys.stderr)
+    return None
 
 
 class FitProgress:
@@ -59,11 +82,14 @@ class FitProgress:
         """How often (in steps) the loop should call :meth:`advance`."""
         return max(1, self.steps // 200) if self._progress is not None else 0
 
-    def log(self, step: int, loss: float, line: str) -> None:
+    def log(self, step: int, loss: float, line: str | None = None) -> None:
+        """Print ``line`` (None: print nothing) and show ``loss`` on the bar."""
         if self._progress is None:
-            self.stream.write(line + "\n")
+            if line is not None:
+                self.stream.write(line + "\n")
             return
-        self._progress.console.print(line, markup=False)
+        if line is not None:
+            self._progress.console.print(line, markup=False)
         self._progress.update(self._task, loss=f"{loss:.6g}")
 
     def advance(self, step: int) -> None:

@@ -64,6 +64,23 @@ class FitResult:
     # Standard errors, covariance, R^2, AIC... at the fitted parameters (None: not computed).
     statistics: FitStatistics | None = field(default=None, repr=False)
 
+    def __repr__(self) -> str:
+        from .notebook import result_text
+
+        return result_text(self)
+
+    def _repr_html_(self) -> str:
+        """Jupyter's view: the Result line, the loss table, the standard errors, the plot."""
+        from .notebook import result_html
+
+        return result_html(self)
+
+    def _repr_png_(self) -> bytes | None:
+        """The ``--plot`` figure, where HTML is not shown (None: no matplotlib)."""
+        from .notebook import result_png
+
+        return result_png(self)
+
     def predict(self, x: Any) -> np.ndarray:
         """The fitted model at ``x`` (float64 NumPy); in the scaled variable when scaled."""
         if hasattr(self.model, "predict"):  # a formula or a function: not a polynomial

@@ -23,6 +23,7 @@ examples:
   gradfit explain --lr 1e-5           an unstable rate, and by how much
   gradfit explain --degree 5 --lr auto
   gradfit explain --optimizer momentum --lr auto --json
+  gradfit explain --plain             then each term it used, defined in one line
   gradfit explain --model 'b1*(1-exp(-b2*x))' --init b1=500,b2=1e-4 --data misra1a.csv
 """
 
@@ -38,6 +39,12 @@ def add_parser(sub: Any) -> None:
     )
     add_table_options(explain, "explain")
     add_output_options(explain, "the explanation")
+    explain.add_argument(
+        "--plain",
+        action="store_true",
+        help="after the explanation, define each term it used in one plain line (the "
+        'glossary\'s words; with --json also as "plain_words")',
+    )
     explain.set_defaults(handler=run)
 
 
@@ -45,6 +52,7 @@ def run(args: argparse.Namespace) -> int:
     """Run ``gradfit explain``; return the exit status."""
     from ..models import is_formula
     from ..outputs import emit_json
+    from ..understand.glossary import plain_words, render_plain
     from .fit import note_drawn_seed
 
     config = config_from_args(args)
@@ -55,10 +63,16 @@ def run(args: argparse.Namespace) -> int:
     else:
         from ..understand.explain import explain, render  # type: ignore[assignment]
     ex = explain(config)
+    text = render(ex)
     if args.json != "-":
-        sys.stdout.write(render(ex) + "\n")
+        sys.stdout.write(text + "\n")
+        if args.plain:
+            sys.stdout.write(render_plain(text) + "\n")
         if getattr(ex, "seed_drawn", False):
             note_drawn_seed(ex.config.seed)
     if args.json is not None:
-        emit_json(ex.to_dict(), args.json, sys.stdout)
+        doc = ex.to_dict()
+        if args.plain:
+            doc["plain_words"] = dict(plain_words(text))
+        emit_json(doc, args.json, sys.stdout)
     return 0

@@ -55,6 +55,14 @@ class Explanation:
     scenarios: list[dict[str, Any]] = field(default_factory=list)
     suggestions: list[str] = field(default_factory=list)
 
+    def _repr_html_(self) -> str:
+        """Jupyter's view: the text ``gradfit explain --plain`` prints, escaped."""
+        from ..notebook import text_html
+        from .glossary import render_plain
+
+        text = render(self)
+        return text_html(text + "\n" + render_plain(text))
+
     def to_dict(self) -> dict[str, Any]:
         s = self.spectrum
         return {
@@ -370,7 +378,7 @@ def render(ex: Explanation) -> str:
     if ex.suggestions:
         lines.append("Faster      " + _wrap("- " + ex.suggestions[0], 12))
         lines.extend("            " + _wrap("- " + tip, 12) for tip in ex.suggestions[1:])
-    lines.append("Words       docs/glossary.md explains each term above in plain language")
+    lines.append("Words       each term above in plain language: docs/glossary.md, or add --plain")
     return "\n".join(lines)
 
 
