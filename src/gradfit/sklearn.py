@@ -150,6 +150,7 @@ class GDPolynomialRegressor(RegressorMixin, BaseEstimator):
                 seed=seed,
                 scale=self.scale,
                 reference=False,
+                progress=False,  # no live display per fit (GridSearchCV fits hundreds)
             )
             self.result_ = result
             self.intercept_ = np.asarray(result.coef[0], dtype=np.float64)
@@ -189,6 +190,7 @@ class GDPolynomialRegressor(RegressorMixin, BaseEstimator):
             seed=seed,
             scale=self.scale,
             reference=False,
+            progress=False,  # no live display per fit (GridSearchCV fits hundreds)
         )
         self.result_ = result
         self.intercept_ = float(result.coef[0])
@@ -222,6 +224,7 @@ class GDPolynomialRegressor(RegressorMixin, BaseEstimator):
             log_every=self.steps,
             seed=seed,
             reference=False,
+            progress=False,  # no live display per fit (GridSearchCV fits hundreds)
         )
         self.result_ = None  # a FitResult predicts one x; this model is the design below
         params = result.params
@@ -386,6 +389,7 @@ class GDFormulaRegressor(RegressorMixin, BaseEstimator):
             seed=_seed(self.random_state),
             precondition=self.precondition,
             reference=False,
+            progress=False,  # no live display per fit (GridSearchCV fits hundreds)
             weights=weights,
         )
         result.dataset = None  # the training data: not part of the model (nor of its pickle)
