@@ -158,6 +158,9 @@ def _outcome(ex: Exercise, path: Path, line: dict[str, Any]) -> Outcome:
         return Outcome(ex, path, "fail", f"{path.name} has no {name}: keep the template's name")
     if status == "error":
         err = line["error"]
+        if err["kind"] == "BadReturn":
+            missing = " (is a `return` missing?)" if "returned None" in err["message"] else ""
+            return Outcome(ex, path, "fail", f"{line['function']}() {err['message']}{missing}")
         return Outcome(ex, path, "fail", f"{err['kind']}{_at(err, path)}: {err['message']}")
     try:
         hint = DIAGNOSES[ex.name](line["result"])

@@ -228,16 +228,20 @@ def diagnose_loop(result: dict[str, Any], exercise: str = "loop") -> str | None:
             "your gradients accumulate: each step's gradient is added to all the earlier ones, "
             f"so the update grows step after step (missing zero_grad): {fix}"
         )
-    for k in (1 / x.size, -1.0, 2.0, 0.5):
+    mean = 1 / x.size
+    mean_run = problem.loop(lr, steps=n, scale=mean)[0]
+    if close(head, mean_run) or close(head, [v * mean for v in mean_run]):
+        return (
+            "your loss is the mean, the article's is the sum: the gradients are "
+            f"1/{x.size} as large and the loop barely moves"
+            + (' (use nn.MSELoss(reduction="sum"))' if exercise == "nn_optim" else "")
+        )
+    if close(head, [v * mean for v in short[:n]]):
+        return "the losses you record are the mean, the article's are the sum (the run is right)"
+    for k in (-1.0, 2.0, 0.5):
         if close(head, problem.loop(lr, steps=n, scale=k)[0]):
             if k == -1.0:
                 return "your loop climbs the loss: it adds lr * grad; descent subtracts it"
-            if k == 1 / x.size:
-                return (
-                    "your loss is the mean, the article's is the sum: the gradients are "
-                    f"1/{x.size} as large and the loop barely moves"
-                    + (' (use nn.MSELoss(reduction="sum"))' if exercise == "nn_optim" else "")
-                )
             return f"your gradients are off by {factor_words(k)}: each step moves {k:g}x as far"
     t = divergence_step(losses)
     if t is not None:

@@ -60,7 +60,7 @@ def floats(value: Any) -> Any:
     except (TypeError, ValueError):
         shown = repr(value)
         shown = shown if len(shown) <= 40 else shown[:37] + "..."
-        raise BadReturn(f"it returned {shown}, where numbers were expected") from None
+        raise BadReturn(f"returned {shown}, where numbers were expected") from None
 
 
 def _forward(m: ModuleType) -> Any:
@@ -166,6 +166,14 @@ PROBES: dict[str, Callable[[ModuleType], Any]] = {
 TORCH = {"torch_loop", "autograd", "nn_optim", "custom_function"}
 
 
+def _torch_importable() -> bool:
+    try:
+        import torch  # noqa: F401  (imported once; the torch exercises use it)
+    except Exception:  # missing, or installed but broken: either way not the learner's fault
+        return False
+    return True
+
+
 def _where(exc: BaseException, path: Path) -> dict[str, Any]:
     """The line of the learner's file an exception came from (the innermost such frame)."""
     if isinstance(exc, SyntaxError) and exc.filename and Path(exc.filename).resolve() == path:
@@ -180,8 +188,8 @@ def _where(exc: BaseException, path: Path) -> dict[str, Any]:
 def run_job(job: dict[str, Any]) -> dict[str, Any]:
     """Import one learner's file and probe it: the result line for ``job``."""
     name, path = job["exercise"], Path(job["path"]).resolve()
-    out: dict[str, Any] = {"id": job["id"]}
-    if name in TORCH and importlib.util.find_spec("torch") is None:
+    out: dict[str, Any] = {"id": job["id"], "function": FUNCTIONS[name]}
+    if name in TORCH and not _torch_importable():
         return {**out, "status": "no-torch"}
     try:
         spec = importlib.util.spec_from_file_location(f"learner_{job['id']}", path)
