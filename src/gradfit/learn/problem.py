@@ -72,13 +72,15 @@ def loop(
     runs the checks compare a learner's run against.
     """
     x, y = data()
+    X = np.vander(x, 4, increasing=True)  # y_pred = X @ w: the same numbers, far fewer passes
     w = np.array(start, dtype=np.float64)
     total = np.zeros(4)
     losses = []
     with np.errstate(all="ignore"):
         for _ in range(steps):
-            losses.append(float(np.square(predict(x, *w) - y).sum()))
-            g = scale * gradients(x, y, *w)
+            r = X @ w - y
+            losses.append(float(r @ r))
+            g = scale * 2.0 * (r @ X)
             total = total + g if accumulate else g
             w = w - lr * total
     return losses, [float(v) for v in w]
@@ -90,10 +92,11 @@ def momentum_path(
     """Parameters after each step of SGD with momentum (torch.optim.SGD's formula) from START:
     ``v = momentum v + (1 - dampening) g``, ``w = w - lr v``."""
     x, y = data()
+    X = np.vander(x, 4, increasing=True)
     w, v = np.array(START), np.zeros(4)
     path = []
     for _ in range(steps):
-        g = gradients(x, y, *w)
+        g = 2.0 * ((X @ w - y) @ X)
         v = momentum * v + (1.0 - dampening) * g
         w = w - LR * v
         path.append([float(t) for t in w])
