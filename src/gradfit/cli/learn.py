@@ -11,12 +11,14 @@ from .common import HelpFormatter, Parser
 
 EPILOG = """\
 examples:
-  gradfit learn                     the exercises (and your progress, in a folder of them)
-  gradfit learn start ex            write the exercises into the folder ex
-  gradfit learn check ex            check them in order; the first wrong one gets a hint
-  gradfit learn check ex 3          check exercise 3 only
-  gradfit learn solution ex 3       write exercise 3's reference solution (yours is kept)
-  gradfit learn --dir ex            your progress in ex
+  gradfit learn                   the exercises (and your progress, in a folder of them)
+  gradfit learn start ex          write the exercises into the folder ex
+  gradfit learn solution ex 1     write exercise 1's reference solution (yours is kept)
+  gradfit learn check ex 1        check exercise 1 only
+  gradfit learn --dir ex          your progress in ex
+
+'gradfit learn check ex' checks the exercises in order and stops at the first wrong one \
+with a hint: what is wrong, with numbers.
 
 exit status: check exits 0 when every exercise it checked passes, 1 otherwise."""
 
@@ -133,7 +135,7 @@ def run_check(args: argparse.Namespace) -> int:
         tag = {"pass": "ok", "fail": "FAIL", "skip": "skip"}[o.status]
         print(f"{tag:5s}{o.exercise.number:2d}  {o.exercise.name.ljust(width)}  {o.path}")
         if o.hint:
-            print(textwrap.fill(o.hint, 96, initial_indent=" " * 7, subsequent_indent=" " * 7))
+            print(hint_lines(o.hint))
     failed = [o for o in outcomes if o.status == "fail"]
     record(folder, [o.path for o in outcomes if o.passed], [o.path for o in failed])
     print()
@@ -152,6 +154,20 @@ def run_check(args: argparse.Namespace) -> int:
         note = f" ({skipped} skipped: PyTorch is not installed)" if skipped else ""
         print(f"All {len(EXERCISES) - skipped} exercises pass.{note}")
     return 0
+
+
+def hint_lines(hint: str, indent: int = 7, width: int = 100) -> str:
+    """A hint under its exercise: split after its first ': ' when too long for one line (what is
+    wrong, then the rule or the fix), each part wrapped without breaking a formula's words."""
+    parts = [hint]
+    if indent + len(hint) > width and ": " in hint:
+        head, rest = hint.split(": ", 1)
+        parts = [head + ":", rest]
+    pad = " " * indent
+    return "\n".join(
+        textwrap.fill(p, width, initial_indent=pad, subsequent_indent=pad, break_on_hyphens=False)
+        for p in parts
+    )
 
 
 def run_solution(args: argparse.Namespace) -> int:
