@@ -43,7 +43,7 @@ def test_start_then_check_fails_on_exercise_1_with_a_hint(tmp_path: Path) -> Non
     assert code == 1
     first = text.splitlines()[0]
     assert first.startswith("FAIL  1  forward") and "ex01_forward.py" in first
-    assert "still a TODO: return a + b x + c x^2 + d x^3" in text
+    assert "still a TODO:\n       return a + b x + c x^2 + d x^3" in text
     assert "FAIL  2" not in text  # it stops at the first exercise that is not done
 
 
@@ -223,3 +223,21 @@ def test_diagnose_loop_names_the_step_and_the_rate() -> None:
     assert hint is not None and "diverges at step 1" in hint and "3.558e-06" in hint
     losses, params = problem.loop()
     assert diagnose_loop({"lr": problem.LR, "losses": losses, "params": params}) is None
+
+
+def test_progress_here_and_clear_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    code, text = gradfit("learn")  # not in a folder of exercises: the list and how to start
+    assert code == 0 and "gradfit learn start ex" in text and "done" not in text
+    gradfit("learn", "start", str(tmp_path / "ex"))
+    monkeypatch.chdir(tmp_path / "ex")
+    code, text = gradfit("learn")  # here holds exercises: the progress in it
+    assert code == 0 and f"Exercises in .: 0 of {len(EXERCISES)} done" in text
+    for args, words in [
+        (["learn", "check", ".", "13"], "there is no exercise 13"),
+        (["learn", "check", str(tmp_path)], "holds no exercises"),
+        (["learn", "solution", "nowhere", "1"], "no folder nowhere"),
+        (["learn", "check", ".", "--time-limit", "0"], "--time-limit must be a positive"),
+    ]:
+        code, text = gradfit(*args)
+        assert code == 2 and text.startswith("gradfit: error: ") and words in text
+        assert "Traceback" not in text
