@@ -54,15 +54,14 @@ def run_checks(
     outcomes: list[Outcome] = []
     todo = [(ex, Path(p)) for ex, p in items]
     while todo:
-        missing = [(ex, p) for ex, p in todo if not p.is_file()]
-        if todo[0] in missing:
-            ex, p = todo.pop(0)
-            outcomes.append(
-                Outcome(ex, p, "fail", f"{p} is missing: 'gradfit learn start' writes it")
-            )
+        ex, path = todo[0]
+        if not path.is_file():  # deleted since 'start': say so, and go on with the others
+            hint = f"{path} is missing: 'gradfit learn start {path.parent}' writes it again"
+            outcomes.append(Outcome(ex, path, "fail", hint))
+            todo = todo[1:]
         else:
             batch = []
-            for item in todo:
+            for item in todo:  # the files up to the next missing one, in one runner
                 if not item[1].is_file():
                     break
                 batch.append(item)
