@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import cli
+from conftest import cli, heavy_imports
 
 import gradfit
 from gradfit import FitConfig
@@ -159,3 +159,29 @@ def test_output_checks(capsys, tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.png"]
     code, _, err = cli(capsys, "landscape")
     assert code == 2 and "-o/--out" in err
+
+
+def test_a_diverging_optimizer_is_reported_and_the_others_drawn(capsys, tmp_path: Path) -> None:
+    out = tmp_path / "d.png"
+    code, text, err = cli(
+        capsys, "landscape", "--seed", "1", "--lr", "1e-3", "--optimizers", "sgd,lm",
+        "--grid", "10", "-o", str(out),
+    )  # fmt: skip
+    assert code == 0, err
+    sgd = next(line for line in text.splitlines() if line.startswith("sgd "))
+    assert "failed: diverged at step" in sgd
+    assert out.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_refused_models(capsys, tmp_path: Path) -> None:
+    for args, message in [
+        (["--model", "dynamic"], "the dynamic net's loss changes from step to step"),
+        (["--degree", "0"], "two parameters or more"),
+    ]:
+        code, _, err = cli(capsys, "landscape", *args, "-o", str(tmp_path / "x.png"))
+        assert code == 2 and message in err and err.count("\n") == 1, err
+
+
+def test_help_imports_nothing_heavy() -> None:
+    rows = heavy_imports(["landscape", "--help"])
+    assert rows[-1][1] == [] and "examples:" in rows[-1][2]

@@ -33,7 +33,6 @@ examples:
   gradfit fit --target 'sin(x)' --noise 0.1 --seed 1     sin(x) plus reproducible noise
   gradfit fit --data points.csv --save model.json        your own data (x, y columns)
   gradfit fit --json run.json                  also write the run as a JSON document
-  gradfit fit --animate run.gif                the curve and the loss, step by step
   gradfit fit --preset custom-function         the tutorial's a + b * P3(c + d x)
 
 more examples:

@@ -129,9 +129,16 @@ def landscape(
     chosen = parse_optimizers(optimizers) if isinstance(optimizers, str) else list(optimizers)
     if grid < 2:
         raise UsageError(f"--grid {grid}: give at least 2 points a side")
-    base_config = replace(config, backend="numpy", device="cpu", dtype="float64", log_every=1)
+    base_config = replace(
+        config, backend="numpy", device="cpu", dtype="float64", method="auto", log_every=1
+    )
     planned = plan(base_config.validated(), host=True)
     seed, model = planned.seed, planned.model
+    if model.kind == "dynamic":
+        raise UsageError(
+            "landscape: the dynamic net's loss changes from step to step (its depth is drawn "
+            "each step), so it has no landscape to draw; use poly, legendre3 or a formula"
+        )
     if model.n_params < 2:
         raise UsageError(
             f"landscape needs a model with two parameters or more; this one has {model.n_params}"
