@@ -68,6 +68,7 @@ class Landscape:
     paths: list[OptimizerPath]
     title: str = ""
     seeded: bool = True  # the start was drawn from the seed (no --init)
+    scaled: bool = False  # a polynomial trained on t, x mapped to [-1, 1]: its coefficients
 
     def reached(self, path: OptimizerPath) -> bool:
         """Whether ``path`` ended at the optimum: its final loss within REACHED (relative) of the
@@ -168,9 +169,11 @@ def landscape(
             w[index[0]], w[index[1]] = av, bv
             loss[i, j] = surface(w)
     title = f"{planned.problem.name}: {model.describe()}"
+    if planned.domain is not None:
+        title += ", in t = x mapped to [-1, 1]"
     return Landscape(
         names, index, a, b, loss, base, base_from, start, surface(start), optimum_loss, seed,
-        paths, title, config.init is None,
+        paths, title, config.init is None, planned.domain is not None,
     )  # fmt: skip
 
 
@@ -334,6 +337,7 @@ def format_summary(land: Landscape) -> str:
 
     lines = [
         f"Landscape  loss over {n1} and {n2}, the other parameters at {land.base_from}",
+        *(["           (coefficients of t, x mapped to [-1, 1]: --scale)"] if land.scaled else []),
         f"           {n1} in [{land.a[0]:.6g}, {land.a[-1]:.6g}], {n2} in "
         f"[{land.b[0]:.6g}, {land.b[-1]:.6g}], {land.a.size} x {land.b.size} grid",
         f"Start      {at(land.start)}   loss {land.start_loss:.8g}"
