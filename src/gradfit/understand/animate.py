@@ -161,20 +161,21 @@ def _figure(data: AnimationData, animation: Any, plt: Any, fps: int) -> tuple[An
     ax_loss.set_xlim(-0.02 * last, 1.02 * last + 1)
     ax_loss.set(xlabel="step", ylabel="loss")
     ax_loss.legend(fontsize=7, loc="upper right")
-    ax_loss.grid(alpha=0.3, which="both")
-    heading = fig.suptitle("", fontsize=8)
-    fig.tight_layout(rect=(0, 0, 1, 0.88))
+    ax_loss.grid(alpha=0.3)
+    fig.suptitle(data.title, fontsize=8)
+    heading = ax_fit.set_title(" ", fontsize=8)  # the step and its loss, redrawn each frame
+    fig.tight_layout(rect=(0, 0, 1, 0.95))
 
     def draw(k: int) -> tuple[Any, ...]:
         curve.set_ydata(data.curves[k])
         shown = good[: k + 1]
         past.set_data(data.steps[: k + 1][shown], data.losses[: k + 1][shown])
         now.set_data(data.steps[k : k + 1], data.losses[k : k + 1])
-        heading.set_text(f"{data.title}\nstep {int(data.steps[k])}: loss {data.losses[k]:.6g}")
+        heading.set_text(f"step {int(data.steps[k])}: loss {data.losses[k]:.6g}")
         return curve, past, now, heading
 
     anim = animation.FuncAnimation(
-        fig, draw, frames=len(data.steps), interval=1000 / fps, blit=False, repeat=False
+        fig, draw, frames=len(data.steps), interval=1000 / fps, blit=True, repeat=False
     )
     return fig, anim
 
