@@ -163,3 +163,15 @@ def test_mp4_needs_ffmpeg(capsys, tmp_path: Path) -> None:
     else:
         assert code == 2 and "needs ffmpeg" in err and err.count("\n") == 1
         assert not mp4.exists()
+
+
+def test_a_resumed_run_animates_the_steps_it_runs(capsys, tmp_path: Path) -> None:
+    """--checkpoint F --resume F is one file by design, not an output over an input."""
+    ckpt, gif = tmp_path / "run.ckpt", tmp_path / "run.gif"
+    args = ["fit", "--backend", "numpy", "--seed", "1", "-q", "--checkpoint", str(ckpt)]
+    assert cli(capsys, *args, "--steps", "300", "--resume", str(ckpt))[0] == 0
+    code, _, err = cli(
+        capsys, *args, "--steps", "600", "--resume", str(ckpt), "--animate", str(gif)
+    )
+    assert code == 0, err
+    assert frames(gif) == 3  # steps 399, 499, 599

@@ -99,10 +99,8 @@ def check_animate(args: argparse.Namespace) -> None:
     check_writable(args.animate)
     others = {f"--{k}": getattr(args, k, None) for k in ("json", "plot", "save", "report")}
     others["--checkpoint"] = args.checkpoint
-    check_distinct(
-        {"--animate": args.animate, **others},
-        {"--data": args.data, "--resume": args.resume},
-    )
+    check_distinct({"--animate": args.animate}, {"--data": args.data, "--resume": args.resume})
+    check_distinct({"--animate": args.animate, **others}, {})
 
 
 def fit_config(args: argparse.Namespace) -> FitConfig:
