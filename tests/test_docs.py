@@ -67,7 +67,7 @@ from gradfit.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
 DOC_FILES = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
-HELP_COMMANDS = ["fit", "explain", "compare", "predict", "doctor", "presets", "learn"]
+HELP_COMMANDS = ["fit", "explain", "compare", "landscape", "predict", "doctor", "presets", "learn"]
 NOT_COMPARED = "<!-- docs-test: output not compared -->"
 
 # (pattern, replacement): what the test runs instead of a command too large for a test.

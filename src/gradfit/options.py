@@ -26,7 +26,8 @@ from .models import BASES, MODELS
 from .optim import OPTIMIZERS
 
 # The commands whose options come from this table.
-ALL = frozenset({"fit", "explain", "compare"})
+ALL = frozenset({"fit", "explain", "compare", "landscape"})
+RUNS = frozenset({"fit", "explain", "compare"})  # not landscape: its runs are NumPy float64
 FIT_EXPLAIN = frozenset({"fit", "explain"})
 FIT = frozenset({"fit"})
 
@@ -269,6 +270,7 @@ OPTIONS: tuple[Option, ...] = (
         type="int",
         metavar="N",
         minimum=1,
+        commands=RUNS,
     ),
     # robust losses and penalties (gradfit.losses.robust, gradfit.losses.penalty)
     Option(
@@ -356,6 +358,7 @@ OPTIONS: tuple[Option, ...] = (
         "cpu | cuda | cuda:N | mps | auto (default: {default}; auto picks a GPU if any)",
         "device",
         metavar="DEV",
+        commands=RUNS,
     ),
     Option(
         "dtype",
@@ -364,6 +367,7 @@ OPTIONS: tuple[Option, ...] = (
         "device",
         metavar="DTYPE",
         choices=DTYPES,
+        commands=RUNS,
     ),
     # speed and scale
     Option(

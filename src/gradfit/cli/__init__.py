@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from .. import __version__
 from ..errors import GradfitError
-from . import compare, doctor, explain, fit, learn, predict, presets
+from . import compare, doctor, explain, fit, landscape, learn, predict, presets
 from .common import PROG, HelpFormatter, Parser
 from .table import config_from_args
 
@@ -34,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"gradfit {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     sub.required = True
-    for command in (fit, compare, explain, presets, predict, doctor, learn):
+    for command in (fit, compare, explain, landscape, presets, predict, doctor, learn):
         command.add_parser(sub)
     return parser
 

@@ -77,7 +77,31 @@ def add_parser(sub: Any) -> None:
     )
     add_table_options(fit, "fit")
     add_output_options(fit, "the run", quiet=True, plot=True, save=True)
+    output = next(g for g in fit._action_groups if g.title == "output")
+    output.add_argument(
+        "--animate",
+        metavar="FILE.gif",
+        help="save the run as an animation, one frame per logged step: the data with the "
+        "curve at that step, and the loss falling toward the optimum (.gif; .mp4 with "
+        "ffmpeg; .html with a slider). E.g. --animate run.gif",
+    )
     fit.set_defaults(handler=run)
+
+
+def check_animate(args: argparse.Namespace) -> None:
+    """--animate: a format gradfit writes, a writable place, not an input or another output."""
+    if args.animate is None:
+        return
+    from ..outputs import check_distinct
+    from ..understand.animate import check_animation_path
+    from .common import check_writable
+
+    check_animation_path(args.animate)
+    check_writable(args.animate)
+    others = {f"--{k}": getattr(args, k, None) for k in ("json", "plot", "save", "report")}
+    others["--checkpoint"] = args.checkpoint
+    check_distinct({"--animate": args.animate}, {"--data": args.data, "--resume": args.resume})
+    check_distinct({"--animate": args.animate, **others}, {})
 
 
 def fit_config(args: argparse.Namespace) -> FitConfig:
@@ -129,6 +153,7 @@ def run(args: argparse.Namespace) -> int:
 
     config = fit_config(args)
     check_outputs(args)
+    check_animate(args)
     if config.data is not None and several_columns(config.y_column):  # --y a,b or 'sensor_*'
         from .many import run_many
 
@@ -153,11 +178,17 @@ def run(args: argparse.Namespace) -> int:
         else:
             out.write(log_line(step, loss) + "\n")
 
+    printer = on_log if text and not quiet else None
+    recorder = None
+    if args.animate is not None:  # the parameters at each logged step, for the frames
+        from ..training.record import ParamRecorder
+
+        recorder = ParamRecorder(printer)
     try:
         with bar or contextlib.nullcontext():
             result = run_fit(
                 config,
-                on_log=on_log if text and not quiet else None,
+                on_log=printer if recorder is None else recorder,
                 on_step=bar.advance if bar is not None else None,
                 step_stride=bar.stride if bar is not None else 0,
             )
@@ -211,6 +242,10 @@ def run(args: argparse.Namespace) -> int:
         write_text_atomic(args.save, model_text)
     if report_text is not None:
         write_text_atomic(args.report, report_text)
+    if recorder is not None:  # last: the slowest to draw
+        from ..understand.animate import animation_data, save_animation
+
+        save_animation(animation_data(result, recorder), args.animate)
     if text and not args.quiet and result.seed_drawn:
         note_drawn_seed(result.seed)
     if result.data and result.data.get("dropped"):

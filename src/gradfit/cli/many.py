@@ -25,7 +25,7 @@ def run_many(config: FitConfig, args: argparse.Namespace) -> int:
     from ..understand.report import log_line, result_line
 
     check_many(config)
-    for flag in ("save", "plot", "report"):
+    for flag in ("save", "plot", "report", "animate"):
         if getattr(args, flag, None):
             raise UsageError(
                 f"--{flag} writes one fit; with several y columns use --json (one document, "

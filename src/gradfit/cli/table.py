@@ -31,7 +31,7 @@ PARSERS: dict[str, Any] = {
 # Options of these commands that are not FitConfig fields (they choose where the config comes
 # from, what to compare, or where the results go), by dest.
 CLI_ONLY = frozenset(
-    {"help", "preset", "json", "plot", "quiet", "report", "save", "debug", "plain"}
+    {"help", "preset", "json", "plot", "quiet", "report", "save", "debug", "plain", "animate"}
     | {"methods", "backends", "optimizers"}
 )
 

@@ -22,6 +22,7 @@ from ..understand.uncertainty import FitStatistics, fit_statistics
 from .guard import divergence_advice, divergence_bound
 from .interrupt import StopOnInterrupt
 from .loop import LogCallback, StepCallback, TrainInterrupted, TrainOutcome, train
+from .record import ParamRecorder
 
 
 def build_method(plan: Any) -> Method:
@@ -69,10 +70,13 @@ def execute(
 ) -> FitResult:
     """Run ``plan``: ``on_log(step, loss)`` at logged steps, ``on_step(step)`` every
     ``step_stride`` steps (host-side only: progress bars); ``reference=True`` also reports the
-    closed-form optimum. Raises :class:`DivergenceError` (with advice) when the guard stops the
-    run, :class:`FitInterrupted` (with the partial result) on Ctrl-C."""
+    closed-form optimum; an ``on_log`` that is a :class:`~.record.ParamRecorder` also records
+    the parameters at the logged steps. Raises :class:`DivergenceError` (with advice) when the
+    guard stops the run, :class:`FitInterrupted` (with the partial result) on Ctrl-C."""
     config, be, comm, resume = plan.config, plan.backend, plan.comm, plan.resume
     method = build_method(plan)
+    if isinstance(on_log, ParamRecorder):  # pictures of the run: the parameters, logged too
+        method = on_log.watch(method)
     if resume is not None:
         bound = resume.bound if config.guard else None
     elif config.guard:
