@@ -4,6 +4,7 @@ Each subject is a fresh process, run in turn with the others (round after round,
 busy moment of the machine falls on all of them alike), after one warm-up round:
 
 - ``python -c pass`` and ``python -c "import numpy"``: the floor every command stands on;
+- ``python -c "import array_api_compat.numpy"``: what the NumPy backend adds to that floor;
 - ``python seed_numpy.py``: the article's NumPy script (skipped when not found; looked up as
   ``bench_article.py`` does: ``--seed-dir``, ``$GRADFIT_SEED_DIR``, ``<repo>/../shared/seed``);
 - ``gradfit fit --backend numpy --quiet``: the same experiment through gradfit;
@@ -48,6 +49,11 @@ def subjects(seed_dir: Path | None) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = [
         {"label": "python -c pass", "argv": [py, "-c", "pass"]},
         {"label": 'python -c "import numpy"', "argv": [py, "-c", "import numpy"]},
+        {  # the NumPy backend's namespace: it copies numpy's, loading numpy.testing and f2py
+            "label": 'python -c "import array_api_compat.numpy"',
+            "argv": [py, "-c", "import array_api_compat.numpy"],
+            "ref": 'python -c "import numpy"',
+        },
     ]
     seed = None if seed_dir is None else seed_dir / SEED
     if seed is not None and seed.is_file():

@@ -158,3 +158,35 @@ def test_lazy_help_is_the_full_parsers_help(capsys: pytest.CaptureFixture[str], 
     with pytest.raises(SystemExit):
         main(["--help"])
     assert capsys.readouterr().out == full.format_help()
+
+
+# --- benchmarks/bench_startup.py: the paired ratios it reports ---------------------------------
+
+
+def test_bench_startup_pairs_each_subject_with_its_reference(monkeypatch, tmp_path: Path) -> None:
+    import importlib.util
+
+    bench = Path(__file__).resolve().parents[1] / "benchmarks"
+    monkeypatch.setattr(sys, "path", [str(bench), *sys.path])
+    spec = importlib.util.spec_from_file_location("bench_startup", bench / "bench_startup.py")
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "bench_startup", module)
+    spec.loader.exec_module(module)
+    py = sys.executable
+    sleep = "import time; time.sleep(0.2)"  # far above the start-up noise of `pass`
+    rows = [
+        {"label": "pass", "argv": [py, "-c", "pass"]},
+        {"label": "sleep", "argv": [py, "-c", sleep], "ref": "pass", "target_ratio": 1.1},
+        {"label": "fast", "argv": [py, "-c", "pass"], "target_s": 60.0},
+    ]
+    monkeypatch.setattr(module, "subjects", lambda seed_dir: rows)
+    doc = module.measure(repeat=2, seed_dir=tmp_path)  # no seed_numpy.py there
+    assert doc["seed_dir"] is None
+    by = {r["label"]: r for r in doc["rows"]}
+    assert [len(r["samples"]) for r in doc["rows"]] == [2, 2, 2]
+    assert by["sleep"]["min"] >= 0.2 and by["sleep"]["ratio"] > 1.1 and by["sleep"]["ok"] is False
+    assert by["fast"]["ratio"] is None and by["fast"]["ok"] is True and by["pass"]["ok"] is None
+    table = module.markdown(doc)
+    assert "| `sleep` |" in table and "NOT met" in table and "(met)" in table
+    with pytest.raises(ValueError):
+        module.measure(repeat=0, seed_dir=tmp_path)
