@@ -14,7 +14,9 @@ gradfit runs as ``python -m gradfit`` (the interpreter running this script, with
 environment), a little slower than the console script. For each subject: min and median, and
 the median over rounds of its time divided by its reference's time in the same round (the
 paired ratio, steadier than a ratio of medians on a shared machine). Targets: the NumPy run
-within 1.1x of the article's script, each ``--help`` under 0.15 s.
+within 1.1x of the article's script, each ``--help`` under 0.15 s. With
+``PYTHONDONTWRITEBYTECODE`` set and no ``__pycache__`` (a source checkout), every gradfit
+module is compiled at each start, which an installed gradfit does not pay: the JSON says which.
 
 Run: ``python benchmarks/bench_startup.py [--repeat N] [--seed-dir PATH] [--json FILE]
 [--markdown]``; :func:`measure` is what ``suite.py`` calls.
@@ -94,10 +96,11 @@ def _time_once(argv: list[str], cwd: str) -> float:
 def measure(repeat: int = 10, seed_dir: Path | None = None) -> dict[str, Any]:
     """Time every subject ``repeat`` times, alternating, after one warm-up round.
 
-    Returns ``{"repeat", "seed_dir", "python", "rows": [{label, argv, samples, min, median,
-    ref, ratio, target_ratio | target_s, ok}]}`` (seconds). ``ratio``: the median over rounds
-    of the subject's time over its ``ref``'s time in the same round; ``ok``: whether the
-    target is met (by the ratio, or by the median time); None without a target.
+    Returns ``{"repeat", "seed_dir", "python", "dont_write_bytecode", "rows": [{label, argv,
+    samples, min, median, ref, ratio, target_ratio | target_s, ok}]}`` (seconds).
+    ``ratio``: the median over rounds of the subject's time over its ``ref``'s time in the same
+    round; ``ok``: whether the target is met (by the ratio, or by the median time); None
+    without a target.
     """
     if repeat < 1:
         raise ValueError("repeat must be >= 1")
@@ -129,6 +132,8 @@ def measure(repeat: int = 10, seed_dir: Path | None = None) -> dict[str, Any]:
         "repeat": repeat,
         "seed_dir": str(seed_dir) if (seed_dir / SEED).is_file() else None,
         "python": sys.version.split()[0],
+        # Set (PYTHONDONTWRITEBYTECODE): modules without a cached .pyc are compiled at every start.
+        "dont_write_bytecode": sys.dont_write_bytecode,
         "rows": out,
     }
 
@@ -196,6 +201,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     doc = measure(args.repeat, args.seed_dir)
     if doc["seed_dir"] is None:
         print(f"{SEED} not found: the article's row is skipped")
+    if doc["dont_write_bytecode"]:
+        print("PYTHONDONTWRITEBYTECODE is set: modules without a .pyc are compiled at each start")
     print(markdown(doc) if args.markdown else text_table(doc))
     if args.json is not None:
         args.json.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")

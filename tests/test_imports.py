@@ -52,6 +52,8 @@ RUN_CODE = (
     "gradfit.outputs",
     "gradfit.shadowing",
     "gradfit.doctor.run",
+    "gradfit.formula",
+    "gradfit.expr",
 )
 # The option table and what it reads its choices and defaults from.
 OPTION_TABLE = ("gradfit.config", "gradfit.options", "gradfit.models", "gradfit.losses")
