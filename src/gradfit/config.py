@@ -25,7 +25,6 @@ from .combination import given as _given
 from .combination import none_of as _none_of
 from .combination import on as _on
 from .combination import one_of as _one_of
-from .data import check_generated, check_points, check_range
 from .errors import UsageError
 from .losses import LOSSES, NOT_SQUARES, ROBUST
 from .methods import CHOICES, TORCH_ONLY
@@ -98,6 +97,8 @@ class FitConfig:
         """
         if is_validated(self):
             return self
+        from .data import check_generated, check_points, check_range  # not for --help
+
         facts = {f.name: getattr(self, f.name) for f in fields(self)}
         data_options = _data_options(self, facts)
         if self.lr is None and _auto_by_default(self, data_options["scale"]):

@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import textwrap
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..errors import UsageError
@@ -25,9 +26,38 @@ class Parser(argparse.ArgumentParser):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._negative_number_matcher = _NEGATIVE_VALUE
+        self._deferred: list[Callable[[Parser], None]] = []
 
     def error(self, message: str) -> None:  # type: ignore[override]
         raise UsageError(f"{message} (see '{self.prog} --help')")
+
+    def defer(self, add_options: Callable[[Parser], None]) -> None:
+        """Add options with ``add_options(self)`` only when this parser parses or shows help.
+
+        A command's options need the option table, and through it FitConfig and NumPy;
+        ``gradfit --help`` and the other commands do not, so they do not pay for it.
+        """
+        self._deferred.append(add_options)
+
+    def complete(self) -> Parser:
+        """Add the deferred options now (all of them, in the order they were deferred)."""
+        while self._deferred:
+            self._deferred.pop(0)(self)
+        return self
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        self.complete()
+        return super().parse_known_args(args, namespace)
+
+    def format_help(self) -> str:
+        self.complete()
+        return super().format_help()
+
+    def format_usage(self) -> str:
+        self.complete()
+        return super().format_usage()
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):

@@ -6,8 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from .common import HelpFormatter, add_output_options, check_outputs, name_list
-from .table import add_table_options, config_from_args
+from .common import HelpFormatter, Parser, add_output_options, check_outputs, name_list
 
 DESCRIPTION = (
     "Run every combination of --methods, --backends and --optimizers on the same "
@@ -35,6 +34,14 @@ def add_parser(sub: Any) -> None:
         epilog=COMPARE_EXAMPLES,
         formatter_class=HelpFormatter,
     )
+    compare.set_defaults(handler=run)
+    compare.defer(_add_options)
+
+
+def _add_options(compare: Parser) -> None:
+    """The table's options (less those compared), what to compare, the output options."""
+    from .table import add_table_options
+
     add_table_options(compare, "compare")
     g = compare.add_argument_group("what to compare")
     g.add_argument(
@@ -55,13 +62,13 @@ def add_parser(sub: Any) -> None:
         "--optimizers", type=name_list, default=["sgd"], metavar="O,O,...", help="default: sgd"
     )
     add_output_options(compare, "the table", plot=True)
-    compare.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Run ``gradfit compare``; return the exit status."""
     from ..outputs import emit_json
     from ..understand.compare import compare, format_table
+    from .table import config_from_args
 
     config = config_from_args(args)
     check_outputs(args)

@@ -6,8 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from .common import HelpFormatter, add_output_options, check_outputs
-from .table import add_table_options, config_from_args
+from .common import HelpFormatter, Parser, add_output_options, check_outputs
 
 DESCRIPTION = (
     "Explain, with this problem's numbers, what 'gradfit fit' with the same options "
@@ -37,6 +36,14 @@ def add_parser(sub: Any) -> None:
         epilog=EXPLAIN_EXAMPLES,
         formatter_class=HelpFormatter,
     )
+    explain.set_defaults(handler=run)
+    explain.defer(_add_options)
+
+
+def _add_options(explain: Parser) -> None:
+    """The table's options for explain, then the output options."""
+    from .table import add_table_options
+
     add_table_options(explain, "explain")
     add_output_options(explain, "the explanation")
     explain.add_argument(
@@ -45,7 +52,6 @@ def add_parser(sub: Any) -> None:
         help="after the explanation, define each term it used in one plain line (the "
         'glossary\'s words; with --json also as "plain_words")',
     )
-    explain.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -54,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
     from ..outputs import emit_json
     from ..understand.glossary import plain_words, render_plain
     from .fit import note_drawn_seed
+    from .table import config_from_args
 
     config = config_from_args(args)
     check_outputs(args)

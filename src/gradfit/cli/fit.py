@@ -10,13 +10,13 @@ import argparse
 import contextlib
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..config import FitConfig
-from ..data.columns import several_columns
 from ..errors import DivergenceError, FitInterrupted, UsageError
-from .common import PROG, HelpFormatter, add_output_options, check_outputs, rank
-from .table import add_table_options, check_target_or_data, config_from_args, given_options
+from .common import PROG, HelpFormatter, Parser, add_output_options, check_outputs, rank
+
+if TYPE_CHECKING:
+    from ..config import FitConfig
 
 DESCRIPTION = (
     "Fit a model to sin(x) by gradient descent on the sum of squared errors. With no "
@@ -75,6 +75,14 @@ def add_parser(sub: Any) -> None:
         epilog=FIT_EXAMPLES,
         formatter_class=HelpFormatter,
     )
+    fit.set_defaults(handler=run)
+    fit.defer(_add_options)
+
+
+def _add_options(fit: Parser) -> None:
+    """The table's options for fit, then the output options (when ``gradfit fit`` is used)."""
+    from .table import add_table_options
+
     add_table_options(fit, "fit")
     add_output_options(fit, "the run", quiet=True, plot=True, save=True)
     output = next(g for g in fit._action_groups if g.title == "output")
@@ -85,7 +93,6 @@ def add_parser(sub: Any) -> None:
         "curve at that step, and the loss falling toward the optimum (.gif; .mp4 with "
         "ffmpeg; .html with a slider). E.g. --animate run.gif",
     )
-    fit.set_defaults(handler=run)
 
 
 def check_animate(args: argparse.Namespace) -> None:
@@ -106,6 +113,8 @@ def check_animate(args: argparse.Namespace) -> None:
 
 def fit_config(args: argparse.Namespace) -> FitConfig:
     """The run's config: from the checkpoint of --resume, else from the preset and options."""
+    from .table import config_from_args, given_options
+
     if args.resume is not None:
         resumed = resume_config(args, given_options(args))
         if resumed is not None:
@@ -122,6 +131,7 @@ def resume_config(args: argparse.Namespace, values: dict[str, Any]) -> FitConfig
     from dataclasses import replace
 
     from ..training.checkpoint import config_from_checkpoint, load_checkpoint, resumes
+    from .table import check_target_or_data
 
     if not resumes(args.resume, args.checkpoint):
         return None  # a first start: the preset and the options as given
@@ -154,6 +164,8 @@ def run(args: argparse.Namespace) -> int:
     config = fit_config(args)
     check_outputs(args)
     check_animate(args)
+    from ..data.columns import several_columns
+
     if config.data is not None and several_columns(config.y_column):  # --y a,b or 'sensor_*'
         from .many import run_many
 

@@ -6,8 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from .common import HelpFormatter, add_debug_option, check_writable, number
-from .table import add_table_options, config_from_args
+from .common import HelpFormatter, Parser, add_debug_option, check_writable, number
 
 DESCRIPTION = (
     "Run several optimizers from the same start, recording their parameters, and draw the "
@@ -40,6 +39,14 @@ def add_parser(sub: Any) -> None:
         epilog=LANDSCAPE_EXAMPLES,
         formatter_class=HelpFormatter,
     )
+    p.set_defaults(handler=run)
+    p.defer(_add_options)
+
+
+def _add_options(p: Parser) -> None:
+    """The table's run options, then what to draw (when ``gradfit landscape`` is used)."""
+    from .table import add_table_options
+
     add_table_options(p, "landscape")
     g = p.add_argument_group("the picture")
     g.add_argument(
@@ -69,7 +76,6 @@ def add_parser(sub: Any) -> None:
         "-o", "--out", required=True, metavar="FILE.png", help="write the picture to FILE.png"
     )
     add_debug_option(g)
-    p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -77,6 +83,7 @@ def run(args: argparse.Namespace) -> int:
     from ..errors import UsageError
     from ..outputs import check_distinct
     from ..understand.landscape import format_summary, landscape, save_landscape
+    from .table import config_from_args
 
     config = config_from_args(args)
     if not args.out.lower().endswith(".png"):

@@ -10,16 +10,28 @@ device, and a 10-step fit on every torch device compared with NumPy from the sam
 is the ``gradfit doctor`` command.
 
 The doctor imports only the standard library at import time (NumPy, PyTorch and gradfit's fit
-when it runs them), so ``gradfit doctor`` works while ``import gradfit`` itself fails.
+when it runs them), so ``gradfit doctor`` works while ``import gradfit`` itself fails; and only
+:mod:`.command` until the checks or the report are used, so the parser of ``gradfit --help``
+costs nothing more.
 
+>>> from gradfit.doctor import run_doctor
 >>> report = run_doctor(runtime=False)       # the shadowing checks only: fast, imports nothing
 >>> report.to_dict()["schema"]
 'gradfit.doctor/1'
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from .command import command, configure_parser, main, parser_kwargs
-from .report import SCHEMA, Check, Report
-from .run import run_doctor
+
+if TYPE_CHECKING:
+    from .report import SCHEMA, Check, Report
+    from .run import run_doctor
+
+# Loaded on first use (PEP 562): name -> the module of this package that defines it.
+_LAZY = {"SCHEMA": "report", "Check": "report", "Report": "report", "run_doctor": "run"}
 
 __all__ = [
     "SCHEMA",
@@ -31,3 +43,14 @@ __all__ = [
     "parser_kwargs",
     "run_doctor",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """The report and the checks, imported when first asked for."""
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+    globals()[name] = value
+    return value

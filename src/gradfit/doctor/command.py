@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from ..errors import GradfitError, UsageError
-from .run import run_doctor
 
 HELP = "check Python, NumPy, PyTorch, its devices, and files that hide modules (torch.py)"
 DESCRIPTION = """\
@@ -63,6 +62,8 @@ def parser_kwargs() -> dict[str, Any]:
 
 def command(args: argparse.Namespace, *, runtime: bool = True, out: TextIO | None = None) -> int:
     """Run the doctor for parsed arguments, print the report, return the exit status."""
+    from .run import run_doctor  # the checks: not needed for the parser and its help
+
     out = out or sys.stdout
     try:
         report = run_doctor(args.scripts, runtime=runtime)

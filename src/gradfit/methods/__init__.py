@@ -21,14 +21,16 @@ worth it - see :func:`resolve_method` - and ``manual`` otherwise.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from ..backends import Backend
-from ..data import Problem
 from ..errors import UsageError
 from ..optim import OptimizerSpec
+
+if TYPE_CHECKING:  # the data package is for runs; the option table needs only these names
+    from ..data import Problem
 
 METHODS = ("manual", "autograd", "nn", "module", "gram")
 CHOICES = (*METHODS, "auto")  # what --method accepts

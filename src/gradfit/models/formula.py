@@ -15,13 +15,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from ..backends import Backend
-from ..formula import Formula, parse_formula
 from .base import Cache, register
+
+if TYPE_CHECKING:  # the formula package is loaded with the first formula, not for --help
+    from ..formula import Formula
 
 DEFAULT_START = 1.0  # a parameter --init does not name starts here (curve_fit's p0 default)
 
@@ -120,4 +122,6 @@ def named_values(names: Sequence[str], params: Any) -> str:
 
 @lru_cache(maxsize=64)
 def _parsed(text: str, option: str) -> FormulaModel:
+    from ..formula import parse_formula
+
     return FormulaModel(parse_formula(text, option))
