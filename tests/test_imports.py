@@ -121,6 +121,9 @@ def test_a_numpy_run_loads_no_torch(tmp_path: Path) -> None:
     assert present(modules, ("jsonschema", "rich", *HEAVY)) == []
     assert present(modules, ("array_api_compat.torch", "gradfit.doctor.run")) == []
     assert present(modules, ("gradfit.understand.plot", "gradfit.sklearn")) == []
+    # NumPy 2 is its own Array API namespace: array_api_compat's copy of it would load
+    # numpy.f2py and numpy.testing (about 90 ms, a third of the run's start-up)
+    assert present(modules, ("array_api_compat.numpy", "numpy.f2py", "numpy.testing")) == []
 
 
 def test_predict_loads_nothing_only_fit_needs(tmp_path: Path) -> None:

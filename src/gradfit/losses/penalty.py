@@ -39,11 +39,11 @@ class Penalty:
 
     def grad(self, w: Any) -> Any:
         """``dP/dw``: ``2 l2 w + l1 sign(w)``."""
-        from array_api_compat import array_namespace
+        from ..backends import namespace
 
         out = (2.0 * self.l2) * w
         if self.l1:
-            out = out + self.l1 * array_namespace(w).sign(w)
+            out = out + self.l1 * namespace(w).sign(w)
         return out
 
     def describe(self) -> str:

@@ -29,19 +29,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from ..backends import namespace as _xp  # the array namespace of NumPy or torch arrays
 from .base import loss_module, register
-
-_NAMESPACES: dict[type, Any] = {}  # array type -> its namespace (looked up once per type)
-
-
-def _xp(a: Any) -> Any:
-    """The array namespace of ``a`` (NumPy or torch)."""
-    xp = _NAMESPACES.get(type(a))
-    if xp is None:
-        from array_api_compat import array_namespace
-
-        xp = _NAMESPACES[type(a)] = array_namespace(a)
-    return xp
 
 
 @dataclass(frozen=True)

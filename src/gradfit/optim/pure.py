@@ -24,6 +24,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from ..backends import namespace  # the Array API namespace of an array (NumPy or torch)
 from ..errors import UsageError
 from .spec import OptimizerSpec
 
@@ -171,9 +172,10 @@ class Preconditioned:
     scales: tuple[float, ...]
 
     def _s(self, like: Any) -> Any:
-        from array_api_compat import device
-
-        return namespace(like).asarray(self.scales, dtype=like.dtype, device=device(like))
+        xp = namespace(like)
+        if hasattr(like, "device") and not isinstance(like.device, str):  # a tensor's device
+            return xp.asarray(self.scales, dtype=like.dtype, device=like.device)
+        return xp.asarray(self.scales, dtype=like.dtype)
 
     def init(self, params: Any) -> State:
         return self.inner.init(params / self._s(params))
@@ -230,14 +232,3 @@ def load_state(
     return type(like)(**values)
 
 
-_NAMESPACES: dict[type, Any] = {}
-
-
-def namespace(a: Any) -> Any:
-    """The array API namespace of ``a`` (array-api-compat's), looked up once per array type."""
-    xp = _NAMESPACES.get(type(a))
-    if xp is None:
-        from array_api_compat import array_namespace
-
-        xp = _NAMESPACES[type(a)] = array_namespace(a)
-    return xp
