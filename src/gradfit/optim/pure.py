@@ -230,5 +230,3 @@ def load_state(
         )
     values = {k: asarray(v) if hasattr(v, "shape") else v for k, v in saved.items()}
     return type(like)(**values)
-
-
