@@ -3,8 +3,9 @@
 Every name in the formula that is not ``x``, a constant (``pi``, ``e``, ``tau``) or a function is
 a parameter, in order of first appearance. The manual method's gradient is the formula's own
 symbolic derivative (:mod:`gradfit.formula`), evaluated together with the predictions so that
-shared parts (``exp(-b2*x)``) are computed once per step; torch's autograd differentiates the
-same predictions for the autograd method. A formula is fitted in the user's x: no domain scaling
+shared parts (``exp(-b2*x)``) are computed once per step, and the parts that depend on x alone
+(``x**2``) once per fit (:meth:`gradfit.formula.program.Program.bind`); torch's autograd
+differentiates the same predictions for the autograd method. A formula is fitted in the user's x: no domain scaling
 (its parameters mean what the formula says).
 
 Parameters without an initial value start at 1.0, as ``scipy.optimize.curve_fit`` does.
@@ -14,13 +15,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any, ClassVar
 
 import numpy as np
 
 from ..backends import Backend
 from ..formula import Formula, parse_formula
+from ..formula.program import Bound, Registers
 from .base import Cache, register
 
 DEFAULT_START = 1.0  # a parameter --init does not name starts here (curve_fit's p0 default)
@@ -71,28 +73,60 @@ class FormulaModel:
         return (DEFAULT_START,) * self.n_params
 
     def prepare(self, x: Any, backend: Backend, seed: int = 0) -> Cache:
-        return Cache(backend.xp, backend.name == "torch", [x])
+        return FormulaCache(backend.xp, backend.name == "torch", [x])
+
+    @cached_property
+    def _outputs(self) -> tuple[int, list[int], int]:
+        """The predictions' register, the derivatives' registers, the forward prefix's end."""
+        program = self.formula.program
+        return program.out[0], program.out[1:], program.ends[0]
+
+    def _bound(self, cache: Cache) -> Bound:
+        """The program bound to the cache's x (bound again when a mini-batch changes x)."""
+        x = cache.feats[0]
+        bound = getattr(cache, "bound", None)
+        if bound is None or bound.x is not x:
+            bound = self.formula.program.bind(cache.xp, x)
+            cache.bound = bound  # type: ignore[attr-defined]
+        return bound
 
     def forward(self, w: Any, cache: Cache) -> Any:
         """The predictions; the values computed on the way are kept for :meth:`grad`."""
-        y_pred, regs = self.formula.forward_registers(cache.xp, cache.feats[0], w)
+        bound = self._bound(cache)
+        out, _, prefix = self._outputs
+        regs = bound.run(w, prefix)
         cache.last = (w, regs)
-        return y_pred
+        return _like(cache.xp, regs[out], bound.x)
 
-    def _registers(self, w: Any, cache: Cache) -> list[Any] | None:
-        """The forward pass's registers when they were computed at these parameters."""
+    def _columns(self, w: Any, cache: Cache) -> list[Any]:
+        """``d f / d p_k`` for every k: continuing the forward pass's registers when they were
+        computed at these parameters (on this x), else from the start."""
+        bound = self._bound(cache)
         last = cache.last
-        return last[1] if last is not None and last[0] is w else None
+        regs = None
+        if last is not None and last[0] is w and isinstance(last[1], Registers):
+            regs = last[1]
+        regs = bound.run(w, None, regs)
+        return [regs[i] for i in self._outputs[1]]
 
     def grad(self, w: Any, cache: Cache, grad_y_pred: Any) -> Any:
         """``dL/dp_k = sum(dL/dy_pred * d f / d p_k)``: the symbolic derivatives, evaluated."""
-        xp, x = cache.xp, cache.feats[0]
-        cols = self.formula.columns(xp, x, w, self._registers(w, cache))
+        cols = self._columns(w, cache)
+        if not cache.is_torch:  # NumPy's own sums (the namespace's wrappers cost per call)
+            return np.array([(grad_y_pred * c).sum() for c in cols])
+        xp = cache.xp
         return xp.stack([xp.sum(grad_y_pred * c) for c in cols])
 
     def jacobian(self, w: Any, cache: Cache) -> Any:
         """The (N, p) matrix ``d f(x_i) / d p_k`` at ``w``."""
-        return self.formula.jacobian(cache.xp, cache.feats[0], w, self._registers(w, cache))
+        xp, x = cache.xp, cache.feats[0]
+        cols = self._columns(w, cache)
+        if isinstance(x, np.ndarray) and x.dtype == np.float64:  # filled in place: no stack, no broadcast copies
+            J = np.empty((x.shape[0], len(cols)))
+            for k, c in enumerate(cols):
+                J[:, k] = c
+            return J
+        return xp.stack([_like(xp, c, x) for c in cols], axis=1)
 
     def predict(self, params: np.ndarray, x: Any) -> np.ndarray:
         """The formula at ``x`` with ``params`` (float64 NumPy)."""
@@ -116,6 +150,21 @@ def named_values(names: Sequence[str], params: Any) -> str:
     """``b1 = 238.9, b2 = 0.00055``: each parameter with its value as Python prints it."""
     values = np.asarray(params, dtype=np.float64).tolist()
     return ", ".join(f"{p} = {v}" for p, v in zip(names, values, strict=True))
+
+
+@dataclass
+class FormulaCache(Cache):
+    """A formula model's cache: also the program bound to x (see :meth:`FormulaModel._bound`)."""
+
+    bound: Bound | None = None
+
+
+def _like(xp: Any, value: Any, x: Any) -> Any:
+    """``value`` as an array of x's shape (a constant or a parameter-only value broadcast)."""
+    shape = getattr(value, "shape", None)
+    if shape is not None and tuple(shape) == tuple(x.shape):
+        return value
+    return xp.zeros_like(x) + value
 
 
 @lru_cache(maxsize=64)
