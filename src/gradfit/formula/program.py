@@ -107,6 +107,14 @@ class Program:
                 regs.append(_apply(xp, op, values, x))
         return regs
 
+    def depends_on_x(self, register: int) -> bool:
+        """Whether the value of ``register`` involves x (an array of x's shape, then)."""
+        return bool(self.deps[register] & _DATA)
+
+    def depends_on_params(self, register: int) -> bool:
+        """Whether the value of ``register`` involves a parameter (it changes every step)."""
+        return bool(self.deps[register] & _PARAM)
+
     def bind(self, xp: Any, x: Any) -> Bound:
         """This program on the data ``x``, ready to run at any parameters (see :class:`Bound`)."""
         return Bound(self, xp, x)
@@ -130,9 +138,10 @@ class Bound:
     ``run(w, stop)`` evaluates the program at parameters ``w`` up to instruction ``stop`` (all
     by default), or continues a list it returned before (``regs``), and returns the registers:
     the same values, in the same places, as ``program.registers(xp, x, w, stop, regs)``. The
-    per-step instructions are ``(register, function, first argument, second argument)``, the
-    function already looked up (``operator.mul``, ``numpy.exp``); a constant argument of a
-    two-argument function is lifted to an array of x's shape here, once.
+    per-step instructions are the parameters' loads (``loads``: register, index into w) and
+    ``steps``: ``(register, function, first argument, second argument or -1)``, the function
+    already looked up (``operator.mul``, ``numpy.exp``); a constant argument of a two-argument
+    function is lifted to an array of x's shape here, once.
     """
 
     def __init__(self, program: Program, xp: Any, x: Any) -> None:
@@ -143,6 +152,7 @@ class Bound:
         base: list[Any] = [None] * len(code)
         steps: list[tuple[int, Callable[..., Any], int, int]] = []
         extra: list[Any] = []  # lifted constants, in registers after the program's own
+        loads: list[tuple[int, int]] = []  # (register, parameter index)
 
         def lifted(i: int) -> int:
             if isinstance(base[i], float) and program.deps[i] == _CONST:
@@ -157,7 +167,7 @@ class Bound:
             elif kind == "x":
                 base[i] = x
             elif kind == "param":
-                steps.append((i, _PARAMETER, payload, -1))
+                loads.append((i, payload))
             elif not dep & _PARAM:  # x and numbers only: computed now, once per fit
                 op, args = payload
                 base[i] = _apply(xp, op, [base[a] for a in args], x)
@@ -172,6 +182,7 @@ class Bound:
                 else:
                     steps.append((i, getattr(xp, op), lifted(args[0]), lifted(args[1])))
         self.base = base + extra
+        self.loads = loads
         self.steps = steps
         # Where each prefix of the program ends among the steps.
         self._step_ends = {len(code): len(steps)}
@@ -184,16 +195,15 @@ class Bound:
         end = self._step_ends[len(self.program.code) if stop is None else stop]
         if regs is None:
             regs = Registers(self.base)
-        steps = self.steps
-        for k in range(regs.done, end):
-            i, f, a, b = steps[k]
-            if f is _PARAMETER:
-                regs[i] = w[a]
-            elif b < 0:
+            for i, k in self.loads:  # the parameters, in their registers
+                regs[i] = w[k]
+        for i, f, a, b in self.steps[regs.done : end]:
+            if b < 0:
                 regs[i] = f(regs[a])
             else:
                 regs[i] = f(regs[a], regs[b])
-        regs.done = max(regs.done, end)
+        if end > regs.done:
+            regs.done = end
         return regs
 
 
@@ -205,10 +215,6 @@ class Registers(list):
     def __init__(self, values: list[Any]) -> None:
         super().__init__(values)
         self.done = 0
-
-
-def _PARAMETER(*_: Any) -> Any:  # pragma: no cover - a marker, never called
-    raise AssertionError
 
 
 def _lift(xp: Any, value: Any, x: Any) -> Any:

@@ -5,8 +5,8 @@ a parameter, in order of first appearance. The manual method's gradient is the f
 symbolic derivative (:mod:`gradfit.formula`), evaluated together with the predictions so that
 shared parts (``exp(-b2*x)``) are computed once per step, and the parts that depend on x alone
 (``x**2``) once per fit (:meth:`gradfit.formula.program.Program.bind`); torch's autograd
-differentiates the same predictions for the autograd method. A formula is fitted in the user's x: no domain scaling
-(its parameters mean what the formula says).
+differentiates the same predictions for the autograd method. A formula is fitted in the user's
+x: no domain scaling (its parameters mean what the formula says).
 
 Parameters without an initial value start at 1.0, as ``scipy.optimize.curve_fit`` does.
 """
@@ -76,10 +76,12 @@ class FormulaModel:
         return FormulaCache(backend.xp, backend.name == "torch", [x])
 
     @cached_property
-    def _outputs(self) -> tuple[int, list[int], int]:
-        """The predictions' register, the derivatives' registers, the forward prefix's end."""
+    def _outputs(self) -> tuple[int, list[int], int, bool]:
+        """The predictions' register, the derivatives' registers, the forward prefix's end,
+        and whether the predictions depend on x (then they have x's shape already)."""
         program = self.formula.program
-        return program.out[0], program.out[1:], program.ends[0]
+        out = program.out[0]
+        return out, program.out[1:], program.ends[0], program.depends_on_x(out)
 
     def _bound(self, cache: Cache) -> Bound:
         """The program bound to the cache's x (bound again when a mini-batch changes x)."""
@@ -93,10 +95,10 @@ class FormulaModel:
     def forward(self, w: Any, cache: Cache) -> Any:
         """The predictions; the values computed on the way are kept for :meth:`grad`."""
         bound = self._bound(cache)
-        out, _, prefix = self._outputs
+        out, _, prefix, shaped = self._outputs
         regs = bound.run(w, prefix)
         cache.last = (w, regs)
-        return _like(cache.xp, regs[out], bound.x)
+        return regs[out] if shaped else _like(cache.xp, regs[out], bound.x)
 
     def _columns(self, w: Any, cache: Cache) -> list[Any]:
         """``d f / d p_k`` for every k: continuing the forward pass's registers when they were
@@ -121,7 +123,9 @@ class FormulaModel:
         """The (N, p) matrix ``d f(x_i) / d p_k`` at ``w``."""
         xp, x = cache.xp, cache.feats[0]
         cols = self._columns(w, cache)
-        if isinstance(x, np.ndarray) and x.dtype == np.float64:  # filled in place: no stack, no broadcast copies
+        if (
+            isinstance(x, np.ndarray) and x.dtype == np.float64
+        ):  # filled in place: no stack, no broadcast copies
             J = np.empty((x.shape[0], len(cols)))
             for k, c in enumerate(cols):
                 J[:, k] = c
