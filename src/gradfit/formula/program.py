@@ -115,9 +115,32 @@ class Program:
         """Whether the value of ``register`` involves a parameter (it changes every step)."""
         return bool(self.deps[register] & _PARAM)
 
-    def bind(self, xp: Any, x: Any) -> Bound:
-        """This program on the data ``x``, ready to run at any parameters (see :class:`Bound`)."""
-        return Bound(self, xp, x)
+    def signed_derivatives(self) -> tuple[list[tuple[int, bool]], frozenset[int]]:
+        """Where each derivative (``outputs[1:]``) is read: ``(register, negate)``, and the
+        negations that then need not run.
+
+        A derivative that is ``-(u)`` of an array ``u`` (``d/db5`` of a rational, ``d/db2`` of a
+        decay) is read as ``u`` and negated where it is used - ``-sum(g*u)`` in a gradient, a
+        negating copy into a Jacobian's column - which saves a pass over the data; the values
+        are the same (negation is exact). Only where nothing else reads the negation.
+        """
+        used = {a for kind, payload in self.code if kind == "op" for a in payload[1]}
+        used.add(self.out[0])
+        columns: list[tuple[int, bool]] = []
+        skip: set[int] = set()
+        for reg in self.out[1:]:
+            kind, payload = self.code[reg]
+            if kind == "op" and payload[0] == "neg" and reg not in used and self.deps[reg] & _DATA:
+                columns.append((payload[1][0], True))
+                skip.add(reg)
+            else:
+                columns.append((reg, False))
+        return columns, frozenset(skip)
+
+    def bind(self, xp: Any, x: Any, skip: frozenset[int] = frozenset()) -> Bound:
+        """This program on the data ``x``, ready to run at any parameters (see :class:`Bound`);
+        the instructions in ``skip`` are left out (their registers stay None)."""
+        return Bound(self, xp, x, skip)
 
 
 def _apply(xp: Any, op: str, values: list[Any], x: Any) -> Any:
@@ -144,7 +167,9 @@ class Bound:
     function is lifted to an array of x's shape here, once.
     """
 
-    def __init__(self, program: Program, xp: Any, x: Any) -> None:
+    def __init__(
+        self, program: Program, xp: Any, x: Any, skip: frozenset[int] = frozenset()
+    ) -> None:
         self.program = program
         self.xp = xp
         self.x = x
@@ -168,6 +193,8 @@ class Bound:
                 base[i] = x
             elif kind == "param":
                 loads.append((i, payload))
+            elif i in skip:
+                continue
             elif not dep & _PARAM:  # x and numbers only: computed now, once per fit
                 op, args = payload
                 base[i] = _apply(xp, op, [base[a] for a in args], x)

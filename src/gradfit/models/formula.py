@@ -76,61 +76,68 @@ class FormulaModel:
         return FormulaCache(backend.xp, backend.name == "torch", [x])
 
     @cached_property
-    def _outputs(self) -> tuple[int, list[int], int, bool]:
-        """The predictions' register, the derivatives' registers, the forward prefix's end,
-        and whether the predictions depend on x (then they have x's shape already)."""
+    def _outputs(self) -> tuple[int, list[tuple[int, bool]], int, bool, frozenset[int]]:
+        """The predictions' register, each derivative's ``(register, negate)`` (see
+        :meth:`~gradfit.formula.program.Program.signed_derivatives`), the forward prefix's end,
+        whether the predictions depend on x (then they have x's shape already), and the
+        negations the bound program leaves out."""
         program = self.formula.program
         out = program.out[0]
-        return out, program.out[1:], program.ends[0], program.depends_on_x(out)
+        columns, skip = program.signed_derivatives()
+        return out, columns, program.ends[0], program.depends_on_x(out), skip
 
     def _bound(self, cache: Cache) -> Bound:
         """The program bound to the cache's x (bound again when a mini-batch changes x)."""
         x = cache.feats[0]
         bound = getattr(cache, "bound", None)
         if bound is None or bound.x is not x:
-            bound = self.formula.program.bind(cache.xp, x)
+            bound = self.formula.program.bind(cache.xp, x, self._outputs[4])
             cache.bound = bound  # type: ignore[attr-defined]
         return bound
 
     def forward(self, w: Any, cache: Cache) -> Any:
         """The predictions; the values computed on the way are kept for :meth:`grad`."""
         bound = self._bound(cache)
-        out, _, prefix, shaped = self._outputs
+        out, _, prefix, shaped, _ = self._outputs
         regs = bound.run(w, prefix)
         cache.last = (w, regs)
         return regs[out] if shaped else _like(cache.xp, regs[out], bound.x)
 
-    def _columns(self, w: Any, cache: Cache) -> list[Any]:
-        """``d f / d p_k`` for every k: continuing the forward pass's registers when they were
-        computed at these parameters (on this x), else from the start."""
+    def _columns(self, w: Any, cache: Cache) -> list[tuple[Any, bool]]:
+        """``(u, negate)`` for every parameter, ``d f / d p_k = -u if negate else u``:
+        continuing the forward pass's registers when they were computed at these parameters
+        (on this x), else from the start."""
         bound = self._bound(cache)
         last = cache.last
         regs = None
         if last is not None and last[0] is w and isinstance(last[1], Registers):
             regs = last[1]
         regs = bound.run(w, None, regs)
-        return [regs[i] for i in self._outputs[1]]
+        return [(regs[i], neg) for i, neg in self._outputs[1]]
 
     def grad(self, w: Any, cache: Cache, grad_y_pred: Any) -> Any:
         """``dL/dp_k = sum(dL/dy_pred * d f / d p_k)``: the symbolic derivatives, evaluated."""
         cols = self._columns(w, cache)
         if not cache.is_torch:  # NumPy's own sums (the namespace's wrappers cost per call)
-            return np.array([(grad_y_pred * c).sum() for c in cols])
+            sums = [(grad_y_pred * c).sum() for c, _ in cols]
+            return np.array([-s if neg else s for s, (_, neg) in zip(sums, cols, strict=True)])
         xp = cache.xp
-        return xp.stack([xp.sum(grad_y_pred * c) for c in cols])
+        return xp.stack([-xp.sum(grad_y_pred * c) if neg else xp.sum(grad_y_pred * c)
+                         for c, neg in cols])  # fmt: skip
 
     def jacobian(self, w: Any, cache: Cache) -> Any:
         """The (N, p) matrix ``d f(x_i) / d p_k`` at ``w``."""
         xp, x = cache.xp, cache.feats[0]
         cols = self._columns(w, cache)
-        if (
-            isinstance(x, np.ndarray) and x.dtype == np.float64
-        ):  # filled in place: no stack, no broadcast copies
+        if isinstance(x, np.ndarray) and x.dtype == np.float64:  # filled in place
             J = np.empty((x.shape[0], len(cols)))
-            for k, c in enumerate(cols):
-                J[:, k] = c
+            for k, (c, neg) in enumerate(cols):
+                if neg:
+                    np.negative(c, out=J[:, k])  # an array of x's shape (signed_derivatives)
+                else:
+                    J[:, k] = c
             return J
-        return xp.stack([_like(xp, c, x) for c in cols], axis=1)
+        return xp.stack([_like(xp, -c if neg else c, x) for c, neg in cols], axis=1)
 
     def predict(self, params: np.ndarray, x: Any) -> np.ndarray:
         """The formula at ``x`` with ``params`` (float64 NumPy)."""
