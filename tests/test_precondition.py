@@ -65,3 +65,23 @@ def test_refused_combinations(capsys: pytest.CaptureFixture[str], args: list[str
     proc = run_cli(capsys, "fit", "--precondition", *args)
     assert proc.returncode == 2
     assert words in proc.stderr.strip().splitlines()[-1]
+
+
+def test_formula_scales_are_the_exact_jacobian_column_norms_at_the_start() -> None:
+    """A formula's scales come from its symbolic Jacobian at the start (the exact ``J^T J``
+    that --lr auto's curvature also uses), not from finite differences."""
+    from gradfit.config import FitConfig
+    from gradfit.plan import plan
+
+    x = np.linspace(0, 2000, 300)
+    y = 1000 * np.exp(-0.001 * x)
+    config = FitConfig(
+        backend="numpy", dtype="float64", model="a*exp(-b*x)", init={"a": 800, "b": 0.0015},
+        optimizer="adam", lr=0.1, precondition=True, target=None, points=x.size,
+    )  # fmt: skip
+    planned = plan(config, data=(x, y, None, None))
+    start = np.array([800.0, 0.0015])
+    e = np.exp(-start[1] * x)
+    J = np.column_stack([e, -start[0] * e * x])  # the Jacobian by hand
+    exact = 1.0 / np.sqrt(np.diag(J.T @ J))
+    np.testing.assert_allclose(planned.spec.scales, exact, rtol=1e-14)

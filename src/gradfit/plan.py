@@ -185,16 +185,16 @@ def plan(
     along = model.kind == "formula" and trained is not None and not comm.distributed
     along = along and weights is None  # weighted: the Gauss-Newton curvature at the start
     if along and (config.lr == "auto" or config.precondition):
-        from .understand.nonlinear import PATH_WHERE, path_gram
+        from .understand.nonlinear import PATH_WHERE, path_grams
 
-        gram = path_gram(model, trained.x, trained.y, init)
+        start_gram, gram = path_grams(model, trained.x, trained.y, init)  # exact J^T J
         spectrum = gram_spectrum(gram, False, PATH_WHERE)
     if config.precondition:  # the curvature that matters is that of u = w / s
         if stats is not None:
             gram = stats.gram
         elif not along:
             gram = hessian_gram(model, x, init, weights=weights)[0]
-        scales = preconditioner(hessian_gram(model, x, init)[0] if along else gram)
+        scales = preconditioner(start_gram if along else gram)
         where = PATH_WHERE if along else "at the start"
         spectrum = gram_spectrum(scales[:, None] * gram * scales[None, :], model.linear, where)
         path = None

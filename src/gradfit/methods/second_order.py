@@ -68,6 +68,9 @@ class SecondOrderMethod:
         # the weighted problem min |sqrt(W) (r + J d)|.
         self.sw = None if problem.weights is None else np.sqrt(problem.weights)
         self.cache = model.prepare(problem.x, backend, seed)
+        # NumPy float64: the host arrays are the backend's, nothing to convert.
+        self._host = backend.name == "numpy" and backend.dtype == "float64"
+        self._last: tuple[np.ndarray, Any] | None = None  # the last w and its backend copy
         w = np.array(init, dtype=np.float64)
         r, J = self._residual(w), self._jacobian(w)
         gauss_newton = spec.name == "gauss-newton"
@@ -77,11 +80,29 @@ class SecondOrderMethod:
 
     # --- evaluations, on the backend, read back in float64 --------------------------------
 
+    def _on_backend(self, w: np.ndarray) -> Any:
+        """``w`` on the backend: the same object for the same host ``w`` (so the model's
+        Jacobian continues the forward pass it made at the trial point), ``w`` itself on
+        NumPy float64."""
+        last = self._last
+        if last is not None and last[0] is w:
+            return last[1]
+        wb = w if self._host else self.backend.asarray(w)
+        self._last = (w, wb)
+        return wb
+
     def _residual(self, w: np.ndarray) -> np.ndarray:
-        with evaluation(self.cache), np.errstate(all="ignore"):
-            y_pred = self.model.forward(self.backend.asarray(w), self.cache)
-            r = self.backend.to_numpy(y_pred - self.y)
-        r = np.asarray(r, dtype=np.float64).reshape(-1)
+        wb = self._on_backend(w)
+        with np.errstate(all="ignore"):
+            if self.cache.rng is None:  # nothing random to keep (formulas, polynomials)
+                y_pred = self.model.forward(wb, self.cache)
+            else:
+                with evaluation(self.cache):
+                    y_pred = self.model.forward(wb, self.cache)
+            r = y_pred - self.y
+        if not self._host:
+            r = np.asarray(self.backend.to_numpy(r), dtype=np.float64)
+        r = r.reshape(-1)
         return r if self.sw is None else self.sw * r
 
     def _jacobian(self, w: np.ndarray) -> np.ndarray:
@@ -95,8 +116,9 @@ class SecondOrderMethod:
 
                 J = torch.autograd.functional.jacobian(forward, be.asarray(w))
             else:
-                J = self.model.jacobian(be.asarray(w), self.cache)
-            J = be.to_numpy(J)
+                J = self.model.jacobian(self._on_backend(w), self.cache)
+            if not self._host:
+                J = be.to_numpy(J)
         J = np.asarray(J, dtype=np.float64).reshape(-1, w.size)
         if self.sw is not None:
             J = self.sw[:, None] * np.broadcast_to(J, (self.sw.size, w.size))

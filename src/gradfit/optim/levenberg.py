@@ -197,9 +197,16 @@ def _trust_region(e: np.ndarray, h: np.ndarray, radius: float, lam: float) -> tu
     return c, lam
 
 
+def _float64(a: object) -> np.ndarray:
+    """``a`` as a float64 array, without the call when it already is one (once per step)."""
+    if type(a) is np.ndarray and a.dtype == np.float64:
+        return a
+    return np.asarray(a, dtype=np.float64)
+
+
 def _gradient_cosine(g: np.ndarray, norms: np.ndarray, ss: float) -> float:
     """max_j |J_j . r| / (||J_j|| ||r||): 0 at a stationary point, scale-free."""
-    return float(np.max(np.abs(g) / np.where(norms > 0, norms, 1.0))) / math.sqrt(ss)
+    return float((np.abs(g) / np.where(norms > 0, norms, 1.0)).max()) / math.sqrt(ss)
 
 
 def lm_step(
@@ -224,14 +231,14 @@ def lm_step(
     if state.stop is not None:
         return w, state, r, False
     tol = state.tol
-    w = np.asarray(w, dtype=np.float64)
-    r = np.asarray(r, dtype=np.float64)
+    w = _float64(w)
+    r = _float64(r)
     nit = state.nit + 1
     factor, scale, njev = state.factor, state.scale, state.njev
     if state.ss == 0.0:  # an exact fit: nothing can be reduced, and no angle is defined
         return w, state._replace(nit=nit, stop="converged: the residuals are zero"), r, False
     if factor is None:  # a new Jacobian: check it, factor it, widen the scaling
-        J = np.asarray(J, dtype=np.float64)
+        J = _float64(J)
         norms2 = np.einsum("ij,ij->j", J, J)
         if not math.isfinite(float(norms2.sum())):
             return w, state._replace(nit=nit, stop="non-finite Jacobian"), r, False
@@ -252,7 +259,7 @@ def lm_step(
     pnorm = math.sqrt(float(c @ c))  # ||D delta||
     jd2 = float(e @ (c * c))  # ||J delta||^2
     w_new = w + delta
-    r_new = np.asarray(fun(w_new), dtype=np.float64)
+    r_new = _float64(fun(w_new))
     nfev = state.nfev + 1
     ss_new = float(r_new @ r_new)
     if not math.isfinite(ss_new):  # NaN or inf anywhere in r_new

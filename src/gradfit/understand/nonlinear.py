@@ -114,6 +114,15 @@ def path_gram(model: Any, x: Any, y: Any, init: np.ndarray, steps: int = 100) ->
     and at the solution Levenberg-Marquardt finds from it, whichever has the larger top
     eigenvalue. A rate stable at the start alone can make gradient descent oscillate nearer the
     solution, where a formula's Jacobian is often larger (--lr auto for a formula)."""
+    return path_grams(model, x, y, init, steps)[1]
+
+
+def path_grams(
+    model: Any, x: Any, y: Any, init: np.ndarray, steps: int = 100
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(J^T J at the start, path_gram(...))``: the exact Gauss-Newton matrix at ``init`` (from
+    the model's symbolic Jacobian; --precondition's scales) and the one :func:`path_gram`
+    chooses, from one Levenberg-Marquardt run."""
     from ..backends import resolve_backend
     from ..data import Problem, as_float64
     from ..methods.second_order import SecondOrderMethod
@@ -131,9 +140,9 @@ def path_gram(model: Any, x: Any, y: Any, init: np.ndarray, steps: int = 100) ->
         end = lm._jacobian(lm.w)
     best = end.T @ end
     if not (np.all(np.isfinite(best)) and math.isfinite(lm.loss())):
-        return start
+        return start, start
     top = [float(np.linalg.eigvalsh(g)[-1]) for g in (start, best)]
-    return best if top[1] > top[0] else start
+    return start, best if top[1] > top[0] else start
 
 
 def explain_formula(config: FitConfig) -> FormulaExplanation:
