@@ -92,3 +92,33 @@ def test_explain_plain_for_a_formula_defines_its_own_words(
     out = _run(capsys, "--plain", "--json", "-", *model)
     doc = json.loads(out)
     assert doc["plain_words"]["chain rule"] == GLOSSARY["chain rule"]
+
+
+def test_learn_check_plain_defines_the_words_of_its_hint(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A learner's grad_c off by 1/2: the hint, then the glossary's line for each term in it."""
+    folder = tmp_path / "ex"
+    assert main(["learn", "start", str(folder)]) == 0
+    path = folder / "ex03_gradients.py"
+    text = path.read_text()
+    body = re.search(r"\n    raise NotImplementedError\(.*\)\n", text)
+    assert body is not None
+    wrong = (
+        "\n    y_pred = a + b * x + c * x**2 + d * x**3\n    g = 2 * (y_pred - y)\n"
+        "    return g.sum(), (g * x).sum(), (g * x * x).sum() / 2, (g * x**3).sum()\n"
+    )
+    path.write_text(text[: body.start()] + wrong + text[body.end() :])
+    capsys.readouterr()
+    assert main(["learn", "check", str(folder), "3"]) == 1
+    plain_off = capsys.readouterr().out
+    assert main(["learn", "check", str(folder), "3", "--plain"]) == 1
+    out = capsys.readouterr().out
+    assert "factor of 1/2" in out and "In plain words:" not in plain_off
+    assert f"residual: {GLOSSARY['residual']}" in out
+    hint = plain_off.split("FAIL", 1)[1]
+    assert [t for t, _ in plain_words(hint)] == [
+        line.strip().split(":")[0]
+        for line in out.split("In plain words:", 1)[1].splitlines()
+        if line.startswith("         ")
+    ]

@@ -57,7 +57,8 @@ def add_parser(sub: Any) -> None:
         description="Run the exercises in DIR in order (or exercise N only), each in a fresh "
         "Python process with a time limit, and stop at the first that is wrong with a hint "
         "that says what is wrong. Exit status 0 when all checked pass, 1 otherwise.",
-        epilog="examples:\n  gradfit learn check ex\n  gradfit learn check ex 3",
+        epilog="examples:\n  gradfit learn check ex\n  gradfit learn check ex 3\n"
+        "  gradfit learn check ex 3 --plain",
         formatter_class=HelpFormatter,
     )
     check.add_argument("folder", metavar="DIR", type=Path)
@@ -68,6 +69,11 @@ def add_parser(sub: Any) -> None:
         default=20.0,
         metavar="S",
         help="seconds each exercise may run (default 20)",
+    )
+    check.add_argument(
+        "--plain",
+        action="store_true",
+        help="after a hint, define each term it used in one plain line (the glossary's words)",
     )
     check.set_defaults(handler=run_check)
     solution = actions.add_parser(
@@ -136,6 +142,8 @@ def run_check(args: argparse.Namespace) -> int:
         print(f"{tag:5s}{o.exercise.number:2d}  {o.exercise.name.ljust(width)}  {o.path}")
         if o.hint:
             print(hint_lines(o.hint))
+            if args.plain:
+                print(_plain(o.hint))
     failed = [o for o in outcomes if o.status == "fail"]
     record(folder, [o.path for o in outcomes if o.passed], [o.path for o in failed])
     print()
@@ -154,6 +162,16 @@ def run_check(args: argparse.Namespace) -> int:
         note = f" ({skipped} skipped: PyTorch is not installed)" if skipped else ""
         print(f"All {len(EXERCISES) - skipped} exercises pass.{note}")
     return 0
+
+
+def _plain(hint: str) -> str:
+    """The glossary's one-line definitions of the terms ``hint`` used, indented under it."""
+    from ..understand.glossary import plain_words
+
+    words = plain_words(hint)
+    if not words:
+        return ""
+    return "\n".join(["       In plain words:", *(f"         {t}: {d}" for t, d in words)])
 
 
 def hint_lines(hint: str, indent: int = 7, width: int = 100) -> str:

@@ -72,6 +72,26 @@ TERMS: tuple[Term, ...] = (
         r"autograd|backward\(\)",
     ),
     Term(
+        "forward pass",
+        "computing the model's predictions (and the loss) from the inputs and parameters",
+        r"forward pass|\bforward\b",
+    ),
+    Term(
+        "backward pass",
+        "computing the gradients by going back through the forward pass with the chain rule",
+        r"backward pass|\bbackward\b",
+    ),
+    Term(
+        "zero_grad",
+        "clearing the stored gradients before the next backward pass; else PyTorch adds to them",
+        r"zero_grad",
+    ),
+    Term(
+        "finite differences",
+        "a gradient estimated by nudging one parameter a tiny amount and watching the loss",
+        r"finite difference",
+    ),
+    Term(
         "learning rate",
         "the size of each step (lr): too small is slow, too large blows up",
         r"\blr\b|learning rate",
