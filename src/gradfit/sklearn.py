@@ -100,11 +100,18 @@ class GDPolynomialRegressor(RegressorMixin, BaseEstimator):
         self.dtype = dtype
         self.random_state = random_state
 
-    def fit(self, X: Any, y: Any) -> GDPolynomialRegressor:
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> GDPolynomialRegressor:
         """Fit the polynomial to ``X`` (n_samples, n_features) and ``y`` (n_samples,), or to
         every column of ``y`` (n_samples, n_targets): multi-output, each target its own fit
-        from the same start (one feature: :func:`gradfit.fit` on the 2-D y, one loop)."""
+        from the same start (one feature: :func:`gradfit.fit` on the 2-D y, one loop).
+        ``sample_weight`` weighs each point's squared error (gradfit's ``weights=``): a weight
+        of 2 counts the point twice."""
         X, y = validate_data(self, X, y, y_numeric=True, dtype=np.float64, multi_output=True)
+        self._weights = (
+            None
+            if sample_weight is None
+            else _check_sample_weight(sample_weight, X, dtype=np.float64)
+        )
         n, k = X.shape
         degree = self.degree
         if k == 1 and isinstance(degree, (int, np.integer)) and 0 <= n <= degree:
@@ -116,12 +123,15 @@ class GDPolynomialRegressor(RegressorMixin, BaseEstimator):
         seed = self._seed()
         self.degree_ = degree
         self.n_targets_ = None if y.ndim == 1 else int(y.shape[1])
-        if y.ndim == 2:
-            self._fit_targets(X, y, seed)
-        elif k == 1:
-            self._fit_one(X[:, 0], y, seed)
-        else:
-            self._fit_additive(X, y, seed)
+        try:
+            if y.ndim == 2:
+                self._fit_targets(X, y, seed)
+            elif k == 1:
+                self._fit_one(X[:, 0], y, seed)
+            else:
+                self._fit_additive(X, y, seed)
+        finally:
+            del self._weights  # the fit's input, not part of the model (nor of its pickle)
         return self
 
     def predict(self, X: Any) -> np.ndarray:
@@ -150,6 +160,7 @@ class GDPolynomialRegressor(RegressorMixin, BaseEstimator):
                 seed=seed,
                 scale=self.scale,
                 reference=False,
+                weights=self._weights,
                 progress=False,  # no live display per fit (GridSearchCV fits hundreds)
             )
             self.result_ = result
@@ -190,6 +201,7 @@ class GDPolynomialRegressor(RegressorMixin, BaseEstimator):
             seed=seed,
             scale=self.scale,
             reference=False,
+            weights=self._weights,
             progress=False,  # no live display per fit (GridSearchCV fits hundreds)
         )
         self.result_ = result
@@ -224,6 +236,7 @@ class GDPolynomialRegressor(RegressorMixin, BaseEstimator):
             log_every=self.steps,
             seed=seed,
             reference=False,
+            weights=self._weights,
             progress=False,  # no live display per fit (GridSearchCV fits hundreds)
         )
         self.result_ = None  # a FitResult predicts one x; this model is the design below
