@@ -44,12 +44,12 @@ class Section:
     render: Callable[[dict[str, Any]], str]
     json_on_stdout: bool = False  # bench_formula.py prints its JSON instead of writing a file
     needs: tuple[str, ...] = ()  # for a section without a script: the sections it reads
+    takes_repeat: bool = True  # bench_distributed.py has its own counts, no --repeat
     extra: Callable[[Options], list[str]] = lambda o: []
 
     def argv(self, opts: Options, json_file: Path, out: Path) -> list[str]:
         """The script's arguments (after the interpreter and the script's path)."""
-        repeat = opts.repeat or self.repeat
-        args = ["--repeat", str(repeat)]
+        args = ["--repeat", str(opts.repeat or self.repeat)] if self.takes_repeat else []
         if not self.json_on_stdout:
             args += ["--json", str(json_file)]
         else:
@@ -221,6 +221,33 @@ def render_nist(doc: dict[str, Any]) -> str:
     lines = [nonlinear.table(doc["rows"], markdown=True), ""]
     lines += [f"- {line}" for line in doc["summaries"].values()]
     return "\n".join(lines)
+
+
+# --- distributed: bench_distributed.py -----------------------------------------------------------
+
+
+def render_distributed(doc: dict[str, Any]) -> str:
+    """All_reduce latency, and steps/s or rows/s with one process and with two."""
+    ar = doc["allreduce_us"]
+    one, two = ar["1"], ar["2"]
+    rows = [
+        [
+            "one all_reduce of 5 float64 numbers, us (median / mean)",
+            f"{one['median_us']:.0f} / {one['mean_us']:.0f}",
+            f"{two['median_us']:.0f} / {two['mean_us']:.0f}",
+            "",
+        ]
+    ]
+    for fit in doc["fits"]:
+        a, b = fit["steps_per_s"]
+        what = f"manual, {fit['points']:,} points ({fit['steps']} steps), steps/s"
+        rows.append([what, f"{a:,.0f}", f"{b:,.0f}", f"{b / a:.2f}"])
+    for gram in doc["gram"]:
+        a, b = gram["rows_per_s"]
+        what = f"gram statistics pass, {gram['source']}, rows/s"
+        rows.append([what, f"{a:.3g}", f"{b:.3g}", f"{b / a:.2f}"])
+    head = ["", "1 process", "2 processes", "ratio"]
+    return f"gloo on 127.0.0.1, NumPy float64, {doc['cpus']} CPUs.\n\n" + _table(head, rows)
 
 
 # --- scale: bench_scale.py ----------------------------------------------------------------------
@@ -438,6 +465,8 @@ SECTIONS: dict[str, Section] = {
         Section("nist", "NIST StRD accuracy and time", "nonlinear.py", 3, render_nist),
         Section("scale", "Speed and scale", "bench_scale.py", 3, render_scale,
                 extra=lambda o: _scale_extra(o) + _seed_extra(o)),
+        Section("distributed", "Several processes", "bench_distributed.py", 1,
+                render_distributed, takes_repeat=False),
         Section("formula-summary", "Formula models in short", None, 1, render_formula_summary,
                 needs=("formula", "nist")),
         Section("summary", "The targets", None, 1, render_summary,
