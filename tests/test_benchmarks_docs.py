@@ -58,7 +58,7 @@ def test_every_block_is_closed_known_and_stamped() -> None:
         found[path.name] = names
     assert "summary" in found["README.md"]
     assert set(found["performance.md"]) >= {"summary", "article", "jumps", "scale", "startup"}
-    assert "nist" in found["models.md"]
+    assert "nist" in found["models.md"] and "distributed" in found["distributed.md"]
 
 
 def test_check_blocks_refuses_open_and_unknown_blocks() -> None:
@@ -123,6 +123,14 @@ def test_scale_tables() -> None:
     assert [r[0] for r in table_rows(md, "10^")][:4] == ["10^4", "10^5", "10^6", "10^7"]
     assert table_rows(md, "gradfit gram")  # the article's problem
     assert table_rows(md, "N=1e7: manual / gram")
+
+
+def test_distributed_and_formula_summary() -> None:
+    md = sections.render("distributed", doc("distributed"))
+    assert len(table_rows(md, "manual, ")) == len(doc("distributed")["fits"])
+    assert len(table_rows(md, "gram statistics pass")) == 2
+    md = sections.render("formula-summary", {"nist": doc("nist"), "formula": doc("formula")})
+    assert md.count("- ") == 3 and "rows within 2x" in md
 
 
 def test_summary_has_every_target() -> None:
