@@ -19,7 +19,7 @@ within 1.1x of the article's script, each ``--help`` under 0.15 s. With
 module is compiled at each start, which an installed gradfit does not pay: the JSON says which.
 
 Run: ``python benchmarks/bench_startup.py [--repeat N] [--seed-dir PATH] [--json FILE]
-[--markdown]``; :func:`measure` is what ``suite.py`` calls.
+[--markdown]``; ``benchmarks/suite.py`` runs it as its ``startup`` section.
 """
 
 from __future__ import annotations

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import json
 import os
 import platform
 import statistics
@@ -395,15 +396,31 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="one timed repeat instead of --repeat")
     ap.add_argument("--repeat", type=int, default=7, help="timed runs per solver (default 7)")
     ap.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    ap.add_argument("--json", type=Path, default=None, metavar="FILE", help="also write JSON")
     args = ap.parse_args(argv)
-    rows = run_all(1 if args.quick else args.repeat)
+    repeats = 1 if args.quick else args.repeat
+    rows = run_all(repeats)
     print(table(rows, args.markdown))
     print()
-    print(summary(rows))
+    summaries = {"gradfit lm": summary(rows)}
+    print(summaries["gradfit lm"])
     if rows and "fit lm" in rows[0]["results"]:
-        print(summary(rows, "fit lm"))
+        summaries["fit lm"] = summary(rows, "fit lm")
+        print(summaries["fit lm"])
     print(machine())
+    if args.json is not None:
+        doc = {"repeat": repeats, "machine": machine(), "rows": rows, "summaries": summaries}
+        tmp = args.json.with_name(args.json.name + ".tmp")
+        tmp.write_text(json.dumps(doc, indent=2, default=_json_default) + "\n", encoding="utf-8")
+        tmp.replace(args.json)
     return 0
+
+
+def _json_default(obj: object) -> object:
+    """NumPy scalars as Python numbers; non-finite floats stay as JSON's NaN/Infinity."""
+    if isinstance(obj, np.generic):
+        return obj.item()
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
 
 
 if __name__ == "__main__":
