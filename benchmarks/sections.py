@@ -374,11 +374,12 @@ def targets(docs: dict[str, dict[str, Any]]) -> list[tuple[str, str, str, bool |
     add("gram, `--steps 10**9`: whole gradfit.fit", "well under 1 s (< 0.1 s)",
         None if t is None else t * 1e3, "{:.2f} ms", None if t is None else t < 0.1)  # fmt: skip
     many = docs.get("many")
-    r = _get(many, "ratios", "K curves / one curve (auto)")
-    add("1000 curves of 2000 points / one curve (each one call, method auto)", "<= 3x", r,
-        "{:.2f}x",
+    # The target against the fastest single fit (gram, exact jumps); method auto on one curve
+    # of 2000 points keeps the article's per-point loop, so that row is shown, not judged.
+    r = _get(many, "ratios", "K curves / one curve (gram)")
+    add("1000 curves of 2000 points / one curve, both gram", "<= 3x", r, "{:.2f}x",
         None if r is None else r <= 3)  # fmt: skip
-    keys = ("K curves / one curve (gram)", "K curves / numpy.polyfit loop")
+    keys = ("K curves / one curve (auto)", "K curves / numpy.polyfit loop")
     for key in (*keys, "K curves / numpy.polyfit 2-D Y"):
         r = _get(many, "ratios", key)
         add(f"1000 curves / {key.split(' / ')[1]}", "-", r, "{:.2f}x", None)
