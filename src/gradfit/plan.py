@@ -28,6 +28,7 @@ from .config import FitConfig
 from .data import Domain, Problem, as_float64, as_problem, check_fittable
 from .distributed.comm import LOCAL
 from .errors import UsageError
+from .frozen import evolve
 from .losses import NO_PENALTY, Loss, Penalty, make_loss
 from .methods import resolve_method
 from .models import Model, make_model
@@ -85,7 +86,7 @@ class Plan:
         """The config a result reports: the record, with the learning rate (and momentum)
         that ran."""
         momentum = self.record.momentum if self.lr_auto is None else self.lr_auto.momentum
-        return replace(self.record, lr=self.spec.lr, momentum=momentum)
+        return evolve(self.record, lr=self.spec.lr, momentum=momentum)
 
 
 def plan(
@@ -114,13 +115,13 @@ def plan(
         seed = resume.seed
     else:  # drawn once, reported with the result; every rank takes rank 0's
         seed = comm.broadcast_seed(secrets.randbelow(2**32))
-    record = replace(config, seed=seed, dtype=be.dtype, device=be.device)
+    record = evolve(config, seed=seed, dtype=be.dtype, device=be.device)
     if resume is not None:
         from .training.checkpoint import check_compatible
 
         check_compatible(resume, record.to_dict(), config.resume)  # a different --seed fails
         if config.method == "auto":  # continue with the method that wrote the checkpoint
-            record = replace(record, method=resume.method)
+            record = evolve(record, method=resume.method)
     features = _columns(data[0]) if data is not None else 1
     model = make_model(config.model, config.degree, config.basis, features)
     if data is not None:
@@ -231,7 +232,7 @@ def plan(
             steps=config.steps,
         )
         lr_auto = replace(lr_auto, rule=lr_auto.rule + _rule_note(loss, penalty))
-        spec_config = replace(config, lr=lr_auto.lr, momentum=lr_auto.momentum)
+        spec_config = evolve(config, lr=lr_auto.lr, momentum=lr_auto.momentum)
     return Plan(
         config=config,
         backend=be,
@@ -250,10 +251,7 @@ def plan(
         init=init,
         method=method,
         method_why=why,
-        spec=replace(
-            spec_config.optimizer_spec(model),
-            scales=None if scales is None else tuple(scales.tolist()),
-        ),
+        spec=_with_scales(spec_config.optimizer_spec(model), scales),
         lr_auto=lr_auto,
         resume=resume,
         record=record,
@@ -262,6 +260,11 @@ def plan(
         penalty=penalty,
         reference_optimum=reference,
     )
+
+
+def _with_scales(spec: OptimizerSpec, scales: np.ndarray | None) -> OptimizerSpec:
+    """``spec`` preconditioned by ``scales`` (None: as it is)."""
+    return spec if scales is None else evolve(spec, scales=tuple(scales.tolist()))
 
 
 def _rule_note(loss: Loss, penalty: Penalty) -> str:
@@ -392,8 +395,11 @@ def on_backend(problem: Problem, be: Backend, domain: Domain | None) -> Problem:
     t is computed in float64 from the original x and only then cast to the run's dtype.
     Arrays already on the backend are not copied (the article's run is untouched).
     """
-    x = problem.x if domain is None else domain.to_window(problem.x)
-    return replace(problem, x=be.asarray(x), y=be.asarray(problem.y))
+    x = be.asarray(problem.x if domain is None else domain.to_window(problem.x))
+    y = be.asarray(problem.y)
+    if x is problem.x and y is problem.y:  # already there (a NumPy fit of float64 arrays)
+        return problem
+    return evolve(problem, x=x, y=y)
 
 
 def gram_view(
