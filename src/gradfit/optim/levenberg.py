@@ -73,6 +73,13 @@ MAX_DAMPING = 1e32
 _FACTOR = 100.0  # MINPACK's initial trust radius, relative to ||D w0||
 _RANK_CUT = (32 * np.finfo(np.float64).eps) ** 2  # S^2 below this x max(S^2): lost to rounding
 
+try:  # the gufunc numpy.linalg.svd(a, full_matrices=False) calls for a float64 matrix
+    from numpy.linalg import _umath_linalg
+
+    _SVD_GUFUNC = _umath_linalg.svd_s
+except (ImportError, AttributeError):  # pragma: no cover - another NumPy's layout
+    _SVD_GUFUNC = None
+
 
 @dataclass(frozen=True)
 class Tolerances:
@@ -148,8 +155,22 @@ def _factor(r: np.ndarray, J: np.ndarray, scale: np.ndarray) -> tuple:
         e, V = np.linalg.eigh((J.T @ J) / np.outer(scale, scale))
         e, V = np.maximum(e[::-1], 0.0), V[:, ::-1]  # descending, as the SVD's; no rounding < 0
         return e, V, V.T @ ((J.T @ r) / scale)
-    u, s, vt = np.linalg.svd(J / scale, full_matrices=False)
+    u, s, vt = _svd(J / scale)
     return s * s, vt.T, s * (u.T @ r)
+
+
+def _svd(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``numpy.linalg.svd(a, full_matrices=False)`` of a float64 matrix: the same LAPACK call
+    and the same numbers, without the wrapper's checks and conversions (half the time of a
+    small SVD, paid once per Jacobian). Where LAPACK does not converge (its outputs are NaN)
+    ``numpy.linalg.svd`` is called after all, and raises its LinAlgError."""
+    if _SVD_GUFUNC is not None:
+        with np.errstate(all="ignore"):  # as numpy.linalg.svd's, less its error callback
+            u, s, vt = _SVD_GUFUNC(a, signature="d->ddd")
+        if not math.isnan(s[0]):
+            return u, s, vt
+    u, s, vt = np.linalg.svd(a, full_matrices=False)
+    return u, s, vt
 
 
 def _gauss_newton(e: np.ndarray, h: np.ndarray) -> np.ndarray:
