@@ -226,8 +226,12 @@ def _float64(a: object) -> np.ndarray:
 
 
 def _gradient_cosine(g: np.ndarray, norms: np.ndarray, ss: float) -> float:
-    """max_j |J_j . r| / (||J_j|| ||r||): 0 at a stationary point, scale-free."""
-    return float((np.abs(g) / np.where(norms > 0, norms, 1.0)).max()) / math.sqrt(ss)
+    """max_j |J_j . r| / (||J_j|| ||r||): 0 at a stationary point, scale-free (in Python
+    floats: p numbers, the same IEEE divisions as NumPy's, without its per-call costs)."""
+    top = max(
+        abs(gj) / (nj if nj > 0 else 1.0) for gj, nj in zip(g.tolist(), norms.tolist(), strict=True)
+    )
+    return top / math.sqrt(ss)
 
 
 def lm_step(
@@ -315,13 +319,17 @@ def lm_step(
     stop = _converged(tol, ss, ared, pred, rho, radius <= tol.xtol * math.sqrt(sw @ sw))
     if stop is None and lam > MAX_DAMPING:
         stop = f"damping grew past {MAX_DAMPING:g}: no step reduces the loss"
-    common.update(lam=lam, radius=radius, stop=stop)
+    # The next state, built whole (state.polish is None here: _polish returned above).
     if accepted:
+        polish = None
         if stop is not None and stop.startswith("converged"):  # polish first (_polish)
-            common.update(stop=None, polish=stop)
-        new = state._replace(**common, ss=ss_new, njev=njev + 1, factor=None)
+            stop, polish = None, stop
+        new = LMState(
+            lam, radius, scale, ss_new, tol, False, nit, nfev, njev + 1, None, polish, stop
+        )
         return w_new, new, r_new, True
-    return w, state._replace(**common, factor=factor), r, False
+    new = LMState(lam, radius, scale, ss, tol, False, nit, nfev, njev, factor, None, stop)
+    return w, new, r, False
 
 
 def _polish(
