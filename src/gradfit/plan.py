@@ -138,19 +138,14 @@ def plan(
     n_rows = comm.total(len(read))
     if n_rows == 0:
         raise UsageError(f"{read.name} has no data rows")
+    loss, penalty = make_loss(config.loss, n_rows, config.loss_scale), Penalty(config.l2, config.l1)
     if host:
         method, why = record.method, None
     else:
         method, why = resolve_method(
-            record.method,
-            model,
-            n_rows,
-            be.dtype,
-            config.optimizer,
-            config.batch_size,
-            make_loss(config.loss, n_rows, config.loss_scale),
-            Penalty(config.l2, config.l1),
-        )
+            record.method, model, n_rows, be.dtype, config.optimizer, config.batch_size, loss,
+            penalty,
+        )  # fmt: skip
     init = initial_params(model, config.init, seed)
     if model.kind == "formula" and isinstance(read, Problem):
         check_start(model, read, init)
@@ -173,8 +168,8 @@ def plan(
                 spectrum, optimum, n_rows = _distributed_nonlinear(
                     config, problem, model, init, comm
                 )
-    loss = make_loss(config.loss, n_rows, config.loss_scale)
-    penalty = Penalty(config.l2, config.l1)
+    if loss.n != n_rows:  # all the ranks' rows, counted by their statistics
+        loss = make_loss(config.loss, n_rows, config.loss_scale)
     x = None if trained is None else trained.x
     weights = None if trained is None else trained.weights  # the loss is sum(w r^2)
     path = None
@@ -347,8 +342,10 @@ def check_start(model: Model, problem: Problem, init: np.ndarray) -> None:
     """A formula must be finite at every data point at its initial parameters: else say where,
     in one line, before any step (``a*log(x - b)`` with b = 1 on x in [0, 1])."""
     x = as_float64(problem.x)
-    y_pred = np.broadcast_to(model.predict(init, x), x.shape)
-    bad = ~np.isfinite(y_pred)
+    y_pred = model.predict(init, x)
+    if np.isfinite(y_pred).all():  # a constant prediction has no shape of its own
+        return
+    bad = ~np.isfinite(np.broadcast_to(y_pred, x.shape))
     if bad.any():
         named = ", ".join(f"{p}={v:g}" for p, v in zip(model.param_names, init, strict=True))
         raise UsageError(
@@ -505,6 +502,8 @@ def _check_rank(stats: Any, model: Any, problem: Any) -> None:
 
 def _resume_point(config: FitConfig) -> Any:
     """The checkpoint ``config.resume`` names when this run continues one (else None)."""
+    if config.resume is None:
+        return None
     from .training.checkpoint import load_checkpoint, resumes
 
     if not resumes(config.resume, config.checkpoint):

@@ -27,6 +27,7 @@ from ..optim import OptimizerSpec
 from ..optim.levenberg import LMState, Tolerances, lm_init, lm_step
 
 SECOND_ORDER = ("lm", "gauss-newton")
+_TOLERANCES = Tolerances()
 
 
 class SecondOrderMethod:
@@ -75,7 +76,7 @@ class SecondOrderMethod:
         with np.errstate(all="ignore"):
             r, J = self._residual(w), self._jacobian_at(w)
         gauss_newton = spec.name == "gauss-newton"
-        self.state: LMState = lm_init(w, r, J, Tolerances(), gauss_newton=gauss_newton)
+        self.state: LMState = lm_init(w, r, J, _TOLERANCES, gauss_newton=gauss_newton)
         self.w, self.r = w, r
         self.J: np.ndarray | None = J  # at self.w (None: computed when a step needs it)
 

@@ -133,7 +133,8 @@ def lm_init(
     J = np.asarray(J, dtype=np.float64)
     norms = np.sqrt(np.einsum("ij,ij->j", J, J))
     scale = np.where(norms > 0, norms, 1.0)
-    radius = _FACTOR * float(np.linalg.norm(scale * w)) or _FACTOR
+    sw = scale * w
+    radius = _FACTOR * math.sqrt(float(sw.dot(sw))) or _FACTOR  # numpy.linalg.norm's arithmetic
     ss = float(r @ r)
     stop = None
     if not (np.isfinite(ss) and np.all(np.isfinite(J))):
