@@ -103,7 +103,8 @@ class SecondOrderMethod:
         r = y_pred - self.y
         if not self._host:
             r = np.asarray(self.backend.to_numpy(r), dtype=np.float64)
-        r = r.reshape(-1)
+        if r.ndim != 1:
+            r = r.reshape(-1)
         return r if self.sw is None else self.sw * r
 
     def _jacobian(self, w: np.ndarray) -> np.ndarray:
@@ -128,7 +129,8 @@ class SecondOrderMethod:
                 J = self.model.jacobian(self._on_backend(w), self.cache)
         if not self._host:
             J = be.to_numpy(J)
-        J = np.asarray(J, dtype=np.float64).reshape(-1, w.size)
+        if not (type(J) is np.ndarray and J.dtype == np.float64 and J.shape[1:] == w.shape):
+            J = np.asarray(J, dtype=np.float64).reshape(-1, w.size)
         if self.sw is not None:
             J = self.sw[:, None] * np.broadcast_to(J, (self.sw.size, w.size))
         return J
