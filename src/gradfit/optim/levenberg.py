@@ -191,8 +191,9 @@ def _trust_region(e: np.ndarray, h: np.ndarray, radius: float, lam: float) -> tu
     ``phi(lam) = ||c(lam)|| - radius``, started from the last step's lam, until
     ``|phi| <= radius / 10`` (at most 10 tries, each a few p-vector operations).
     """
+    minus_h = -h  # NumPy's -h / d is (-h) / d: negated once (exactly), not on every try
     if e[-1] > e[0] * _RANK_CUT:  # full rank (e is in descending order)
-        c = -h / e
+        c = minus_h / e
         norm = math.sqrt(float(c @ c))
         if norm <= 1.1 * radius:
             return c, 0.0
@@ -203,12 +204,13 @@ def _trust_region(e: np.ndarray, h: np.ndarray, radius: float, lam: float) -> tu
     for _ in range(10):
         if not lower < lam < upper:
             lam = max(1e-3 * upper, math.sqrt(lower * upper))
-        c = -h / (e + lam)
+        damped = e + lam
+        c = minus_h / damped
         norm = math.sqrt(float(c @ c))
         phi = norm - radius
         if abs(phi) <= 0.1 * radius:
             break
-        dphi = -float(c @ (c / (e + lam))) / norm
+        dphi = -float(c @ (c / damped)) / norm
         if phi < 0:
             upper = lam
         lower = max(lower, lam - phi / dphi)
