@@ -62,7 +62,9 @@ class FitResult:
     (what the article prints); ``final_loss`` is the loss at the final parameters;
     ``statistics`` the standard errors and goodness of fit at them (a
     :class:`gradfit.understand.uncertainty.FitStatistics` of the parameters :meth:`reported`
-    names; None for the dynamic net or a loss that is not a sum of squares).
+    names; None for the dynamic net or a loss that is not a sum of squares), computed when
+    first read where the run could defer them (a fit that never reads them does not pay for
+    them; pickling, copying and :meth:`to_dict` read them).
     """
 
     config: FitConfig

@@ -137,7 +137,7 @@ def lm_init(
     radius = _FACTOR * math.sqrt(float(sw.dot(sw))) or _FACTOR  # numpy.linalg.norm's arithmetic
     ss = float(r @ r)
     stop = None
-    if not (np.isfinite(ss) and np.all(np.isfinite(J))):
+    if not (np.isfinite(ss) and np.isfinite(J).all()):
         stop = "non-finite residuals or Jacobian at the start"
     elif ss == 0.0:
         stop = "converged: the residuals are zero"

@@ -131,8 +131,6 @@ def result_of(
     plan: Any, method: Method, outcome: TrainOutcome, reference: bool, setup_s: float
 ) -> FitResult:
     """The FitResult of a finished (or interrupted) loop."""
-    from ..plan import optimum_in_x
-
     be, model, domain, stats = plan.backend, plan.model, plan.domain, plan.stats
     params = method.params()
     # The start as the run saw it (rounded to its dtype).
@@ -143,6 +141,8 @@ def result_of(
     if not plan.reference_optimum:  # a robust loss, --l1: no closed form to compare with
         pass
     elif optimum is None and stats is not None:  # from the same statistics: no second pass
+        from ..plan import optimum_in_x
+
         optimum = _in_loss_units(optimum_in_x(stats, model, domain), plan)
     elif optimum is None and reference and (model.reference_degree is not None or model.linear):
         x, y, weights = plan.problem.x, plan.problem.y, plan.problem.weights
