@@ -3,7 +3,7 @@ options that cannot go together, and the tests its fields are read with."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,3 +41,27 @@ class Combination:
     stage: str
     when: dict[str, Callable[[Any], bool]]
     message: str
+
+
+# One stage's rules as the check reads them: ((field, test) pairs, message), in table order.
+Rules = tuple[tuple[tuple[tuple[str, Callable[[Any], bool]], ...], str], ...]
+
+
+def by_stage(rules: Iterable[Combination]) -> dict[str, Rules]:
+    """The rules of each stage, in their order, ready for :func:`first_refused` (the table is
+    read once per stage of every validation: a small fit's validation is mostly this)."""
+    out: dict[str, list[Any]] = {}
+    for rule in rules:
+        out.setdefault(rule.stage, []).append((tuple(rule.when.items()), rule.message))
+    return {stage: tuple(staged) for stage, staged in out.items()}
+
+
+def first_refused(rules: Rules, facts: dict[str, Any]) -> str | None:
+    """The message of the first rule whose every test holds for ``facts``, else None."""
+    for when, message in rules:
+        for name, test in when:
+            if not test(facts[name]):
+                break
+        else:
+            return message
+    return None

@@ -14,18 +14,19 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 
-from .combination import Combination
+from .combination import Combination, by_stage, first_refused
 from .combination import absent as _absent
 from .combination import given as _given
 from .combination import none_of as _none_of
 from .combination import on as _on
 from .combination import one_of as _one_of
 from .errors import UsageError
+from .frozen import evolve
 from .losses import LOSSES, NOT_SQUARES, ROBUST
 from .methods import CHOICES, TORCH_ONLY
 from .models import CallableModel, is_formula, make_model
@@ -99,13 +100,13 @@ class FitConfig:
             return self
         from .data import check_generated, check_points, check_range  # not for --help
 
-        facts = {f.name: getattr(self, f.name) for f in fields(self)}
+        facts = dict(vars(self))  # every field (validated() returned above when marked)
         data_options = _data_options(self, facts)
         if self.lr is None and _auto_by_default(self, data_options["scale"]):
-            return replace(self, lr="auto").validated()
+            return evolve(self, lr="auto").validated()
         degree = _int_option(self, "degree")
         if callable(self.model):  # the library's model=f: a function on torch tensors
-            return replace(self, model=CallableModel.wrap(self.model, self.init)).validated()
+            return evolve(self, model=CallableModel.wrap(self.model, self.init)).validated()
         model = make_model(self.model, degree, self.basis)
         facts["model"] = model.kind
         if not getattr(model, "scalable", True):
@@ -122,11 +123,7 @@ class FitConfig:
         _check_combinations("method", facts)
         loss_options = _loss_options(self, facts)
         auto = self.lr == "auto" and self.optimizer not in SECOND_ORDER  # lm: no rate to pick
-        spec = (
-            replace(self, lr=None if self.lr == "auto" else self.lr)
-            .optimizer_spec(model)
-            .validated()
-        )
+        spec = _optimizer_spec(self, None if self.lr == "auto" else self.lr, model).validated()
         facts["optimizer"] = spec.name
         _check_combinations("optimizer", facts)
         scale_options = _scale_options(self, facts)
@@ -141,7 +138,7 @@ class FitConfig:
         x_range = check_range(self.x_range)
         if self.target is not None and self.data is None:
             check_generated(points, x_range, model, data_options["noise"], data_options["scale"])
-        checked = replace(
+        checked = evolve(
             self,
             degree=degree,
             lr="auto" if auto else spec.lr,
@@ -157,7 +154,7 @@ class FitConfig:
             **scale_options,
             **_long_run_options(self, facts),
         )
-        object.__setattr__(checked, _VALIDATED, True)  # not a field: replace() drops it
+        object.__setattr__(checked, _VALIDATED, True)  # not a field: evolve() drops it
         return checked
 
     def optimizer_spec(self, model: Any = None) -> OptimizerSpec:
@@ -165,18 +162,7 @@ class FitConfig:
 
         ``lr="auto"`` is resolved by the planner first (:mod:`gradfit.plan`).
         """
-        lr = self.lr
-        if lr is None:
-            model = model or make_model(self.model, self.degree, self.basis)
-            lr = model.default_lr
-        try:
-            betas = tuple(float(b) for b in self.betas)
-            b1, b2 = betas
-        except (TypeError, ValueError):
-            raise UsageError(f"--betas needs two numbers, got {self.betas!r}") from None
-        return OptimizerSpec(
-            self.optimizer, check_lr(lr), self.momentum, (b1, b2), self.eps, self.alpha
-        )
+        return _optimizer_spec(self, self.lr, model)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -191,6 +177,20 @@ class FitConfig:
 SECOND_ORDER = ("lm", "gauss-newton")  # optimizers that step from the Jacobian
 
 MAX_TIMEOUT_S = 7 * 24 * 3600.0  # the longest --timeout: a week
+
+
+def _optimizer_spec(config: FitConfig, lr: Any, model: Any = None) -> OptimizerSpec:
+    """:meth:`FitConfig.optimizer_spec` with the learning rate ``lr`` instead of the config's."""
+    if lr is None:
+        model = model or make_model(config.model, config.degree, config.basis)
+        lr = model.default_lr
+    try:
+        b1, b2 = (float(b) for b in config.betas)
+    except (TypeError, ValueError):
+        raise UsageError(f"--betas needs two numbers, got {config.betas!r}") from None
+    return OptimizerSpec(
+        config.optimizer, check_lr(lr), config.momentum, (b1, b2), config.eps, config.alpha
+    )
 
 
 def _auto_by_default(config: FitConfig, scale: bool | None) -> bool:
@@ -468,11 +468,14 @@ COMBINATIONS: tuple[Combination, ...] = (
 )
 
 
+_BY_STAGE = by_stage(COMBINATIONS)
+
+
 def _check_combinations(stage: str, facts: dict[str, Any]) -> None:
     """Raise the message of the first refused combination of ``stage``."""
-    for rule in COMBINATIONS:
-        if rule.stage == stage and all(test(facts[k]) for k, test in rule.when.items()):
-            raise UsageError(rule.message.format(**facts))
+    message = first_refused(_BY_STAGE.get(stage, ()), facts)
+    if message is not None:
+        raise UsageError(message.format(**facts))
 
 
 def _data_options(config: FitConfig, facts: dict[str, Any]) -> dict[str, Any]:

@@ -28,6 +28,7 @@ from .config import FitConfig
 from .data import Domain, Problem, as_float64, as_problem, check_fittable
 from .distributed.comm import LOCAL
 from .errors import UsageError
+from .frozen import evolve
 from .losses import NO_PENALTY, Loss, Penalty, make_loss
 from .methods import resolve_method
 from .models import Model, make_model
@@ -85,7 +86,7 @@ class Plan:
         """The config a result reports: the record, with the learning rate (and momentum)
         that ran."""
         momentum = self.record.momentum if self.lr_auto is None else self.lr_auto.momentum
-        return replace(self.record, lr=self.spec.lr, momentum=momentum)
+        return evolve(self.record, lr=self.spec.lr, momentum=momentum)
 
 
 def plan(
@@ -114,13 +115,13 @@ def plan(
         seed = resume.seed
     else:  # drawn once, reported with the result; every rank takes rank 0's
         seed = comm.broadcast_seed(secrets.randbelow(2**32))
-    record = replace(config, seed=seed, dtype=be.dtype, device=be.device)
+    record = evolve(config, seed=seed, dtype=be.dtype, device=be.device)
     if resume is not None:
         from .training.checkpoint import check_compatible
 
         check_compatible(resume, record.to_dict(), config.resume)  # a different --seed fails
         if config.method == "auto":  # continue with the method that wrote the checkpoint
-            record = replace(record, method=resume.method)
+            record = evolve(record, method=resume.method)
     features = _columns(data[0]) if data is not None else 1
     model = make_model(config.model, config.degree, config.basis, features)
     if data is not None:
@@ -137,19 +138,14 @@ def plan(
     n_rows = comm.total(len(read))
     if n_rows == 0:
         raise UsageError(f"{read.name} has no data rows")
+    loss, penalty = make_loss(config.loss, n_rows, config.loss_scale), Penalty(config.l2, config.l1)
     if host:
         method, why = record.method, None
     else:
         method, why = resolve_method(
-            record.method,
-            model,
-            n_rows,
-            be.dtype,
-            config.optimizer,
-            config.batch_size,
-            make_loss(config.loss, n_rows, config.loss_scale),
-            Penalty(config.l2, config.l1),
-        )
+            record.method, model, n_rows, be.dtype, config.optimizer, config.batch_size, loss,
+            penalty,
+        )  # fmt: skip
     init = initial_params(model, config.init, seed)
     if model.kind == "formula" and isinstance(read, Problem):
         check_start(model, read, init)
@@ -172,8 +168,8 @@ def plan(
                 spectrum, optimum, n_rows = _distributed_nonlinear(
                     config, problem, model, init, comm
                 )
-    loss = make_loss(config.loss, n_rows, config.loss_scale)
-    penalty = Penalty(config.l2, config.l1)
+    if loss.n != n_rows:  # all the ranks' rows, counted by their statistics
+        loss = make_loss(config.loss, n_rows, config.loss_scale)
     x = None if trained is None else trained.x
     weights = None if trained is None else trained.weights  # the loss is sum(w r^2)
     path = None
@@ -231,7 +227,7 @@ def plan(
             steps=config.steps,
         )
         lr_auto = replace(lr_auto, rule=lr_auto.rule + _rule_note(loss, penalty))
-        spec_config = replace(config, lr=lr_auto.lr, momentum=lr_auto.momentum)
+        spec_config = evolve(config, lr=lr_auto.lr, momentum=lr_auto.momentum)
     return Plan(
         config=config,
         backend=be,
@@ -250,10 +246,7 @@ def plan(
         init=init,
         method=method,
         method_why=why,
-        spec=replace(
-            spec_config.optimizer_spec(model),
-            scales=None if scales is None else tuple(scales.tolist()),
-        ),
+        spec=_with_scales(spec_config.optimizer_spec(model), scales),
         lr_auto=lr_auto,
         resume=resume,
         record=record,
@@ -262,6 +255,11 @@ def plan(
         penalty=penalty,
         reference_optimum=reference,
     )
+
+
+def _with_scales(spec: OptimizerSpec, scales: np.ndarray | None) -> OptimizerSpec:
+    """``spec`` preconditioned by ``scales`` (None: as it is)."""
+    return spec if scales is None else evolve(spec, scales=tuple(scales.tolist()))
 
 
 def _rule_note(loss: Loss, penalty: Penalty) -> str:
@@ -344,8 +342,10 @@ def check_start(model: Model, problem: Problem, init: np.ndarray) -> None:
     """A formula must be finite at every data point at its initial parameters: else say where,
     in one line, before any step (``a*log(x - b)`` with b = 1 on x in [0, 1])."""
     x = as_float64(problem.x)
-    y_pred = np.broadcast_to(model.predict(init, x), x.shape)
-    bad = ~np.isfinite(y_pred)
+    y_pred = model.predict(init, x)
+    if np.isfinite(y_pred).all():  # a constant prediction has no shape of its own
+        return
+    bad = ~np.isfinite(np.broadcast_to(y_pred, x.shape))
     if bad.any():
         named = ", ".join(f"{p}={v:g}" for p, v in zip(model.param_names, init, strict=True))
         raise UsageError(
@@ -392,8 +392,11 @@ def on_backend(problem: Problem, be: Backend, domain: Domain | None) -> Problem:
     t is computed in float64 from the original x and only then cast to the run's dtype.
     Arrays already on the backend are not copied (the article's run is untouched).
     """
-    x = problem.x if domain is None else domain.to_window(problem.x)
-    return replace(problem, x=be.asarray(x), y=be.asarray(problem.y))
+    x = be.asarray(problem.x if domain is None else domain.to_window(problem.x))
+    y = be.asarray(problem.y)
+    if x is problem.x and y is problem.y:  # already there (a NumPy fit of float64 arrays)
+        return problem
+    return evolve(problem, x=x, y=y)
 
 
 def gram_view(
@@ -499,6 +502,8 @@ def _check_rank(stats: Any, model: Any, problem: Any) -> None:
 
 def _resume_point(config: FitConfig) -> Any:
     """The checkpoint ``config.resume`` names when this run continues one (else None)."""
+    if config.resume is None:
+        return None
     from .training.checkpoint import load_checkpoint, resumes
 
     if not resumes(config.resume, config.checkpoint):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +18,39 @@ from .understand.uncertainty import FitStatistics, json_matrix
 SCHEMA = "gradfit.fit/1"
 
 
+class Deferred:
+    """A value not computed yet: ``compute()`` gives it, once, when it is first read.
+
+    What :func:`gradfit.training.execute.result_of` puts in ``FitResult.statistics`` when
+    the statistics can wait: a library fit that never reads them does not pay for them.
+    """
+
+    __slots__ = ("compute",)
+
+    def __init__(self, compute: Callable[[], Any]) -> None:
+        self.compute = compute
+
+
+class _OnFirstRead:
+    """A dataclass field whose value may be a :class:`Deferred`: computed on its first read
+    and kept (the field's default is None)."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.slot = f"_{name}_value"
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        if obj is None:  # the class's attribute: the field's default
+            return None
+        value = obj.__dict__.get(self.slot)
+        if type(value) is Deferred:
+            value = value.compute()
+            obj.__dict__[self.slot] = value
+        return value
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        obj.__dict__[self.slot] = value
+
+
 @dataclass
 class FitResult:
     """The outcome of :func:`gradfit.fit`.
@@ -28,7 +62,9 @@ class FitResult:
     (what the article prints); ``final_loss`` is the loss at the final parameters;
     ``statistics`` the standard errors and goodness of fit at them (a
     :class:`gradfit.understand.uncertainty.FitStatistics` of the parameters :meth:`reported`
-    names; None for the dynamic net or a loss that is not a sum of squares).
+    names; None for the dynamic net or a loss that is not a sum of squares), computed when
+    first read where the run could defer them (a fit that never reads them does not pay for
+    them; pickling, copying and :meth:`to_dict` read them).
     """
 
     config: FitConfig
@@ -61,8 +97,15 @@ class FitResult:
     seed_drawn: bool = False  # the seed was drawn for this run and shaped it (not saved)
     stop_reason: str | None = None  # why the run ended before --steps (lm: converged)
     steps_done: int | None = None  # the steps run when it ended early
-    # Standard errors, covariance, R^2, AIC... at the fitted parameters (None: not computed).
-    statistics: FitStatistics | None = field(default=None, repr=False)
+    # Standard errors, covariance, R^2, AIC... at the fitted parameters (None: not computed);
+    # computed on first read when the run deferred them (a Deferred given here).
+    statistics: FitStatistics | None = _OnFirstRead()  # type: ignore[assignment]
+
+    def __getstate__(self) -> dict[str, Any]:
+        """What pickle and copy keep: every field, the deferred statistics computed first (a
+        pickled result carries their values, not the way to compute them)."""
+        self.statistics  # noqa: B018 - computes a Deferred value in place
+        return self.__dict__
 
     def __repr__(self) -> str:
         from .notebook import result_text

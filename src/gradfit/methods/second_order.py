@@ -27,6 +27,7 @@ from ..optim import OptimizerSpec
 from ..optim.levenberg import LMState, Tolerances, lm_init, lm_step
 
 SECOND_ORDER = ("lm", "gauss-newton")
+_TOLERANCES = Tolerances()
 
 
 class SecondOrderMethod:
@@ -72,13 +73,14 @@ class SecondOrderMethod:
         self._host = backend.name == "numpy" and backend.dtype == "float64"
         self._last: tuple[np.ndarray, Any] | None = None  # the last w and its backend copy
         w = np.array(init, dtype=np.float64)
-        r, J = self._residual(w), self._jacobian(w)
+        with np.errstate(all="ignore"):
+            r, J = self._residual(w), self._jacobian_at(w)
         gauss_newton = spec.name == "gauss-newton"
-        self.state: LMState = lm_init(w, r, J, Tolerances(), gauss_newton=gauss_newton)
+        self.state: LMState = lm_init(w, r, J, _TOLERANCES, gauss_newton=gauss_newton)
         self.w, self.r = w, r
         self.J: np.ndarray | None = J  # at self.w (None: computed when a step needs it)
 
-    # --- evaluations, on the backend, read back in float64 --------------------------------
+    # --- evaluations, on the backend, read back in float64 (callers hold np.errstate) ------
 
     def _on_backend(self, w: np.ndarray) -> Any:
         """``w`` on the backend: the same object for the same host ``w`` (so the model's
@@ -93,33 +95,42 @@ class SecondOrderMethod:
 
     def _residual(self, w: np.ndarray) -> np.ndarray:
         wb = self._on_backend(w)
-        with np.errstate(all="ignore"):
-            if self.cache.rng is None:  # nothing random to keep (formulas, polynomials)
+        if self.cache.rng is None:  # nothing random to keep (formulas, polynomials)
+            y_pred = self.model.forward(wb, self.cache)
+        else:
+            with evaluation(self.cache):
                 y_pred = self.model.forward(wb, self.cache)
-            else:
-                with evaluation(self.cache):
-                    y_pred = self.model.forward(wb, self.cache)
-            r = y_pred - self.y
+        r = y_pred - self.y
         if not self._host:
             r = np.asarray(self.backend.to_numpy(r), dtype=np.float64)
-        r = r.reshape(-1)
+        if r.ndim != 1:
+            r = r.reshape(-1)
         return r if self.sw is None else self.sw * r
 
     def _jacobian(self, w: np.ndarray) -> np.ndarray:
+        """J at ``w``, NumPy's floating-point warnings off (for callers outside a step)."""
+        with np.errstate(all="ignore"):
+            return self._jacobian_at(w)
+
+    def _jacobian_at(self, w: np.ndarray) -> np.ndarray:
         be = self.backend
-        with evaluation(self.cache), np.errstate(all="ignore"):
-            if self.name == "autograd":
-                import torch
+        if self.name == "autograd":
+            import torch
 
-                def forward(v: Any) -> Any:
-                    return self.model.forward(v.unbind(0), self.cache)
+            def forward(v: Any) -> Any:
+                return self.model.forward(v.unbind(0), self.cache)
 
+            with evaluation(self.cache):
                 J = torch.autograd.functional.jacobian(forward, be.asarray(w))
-            else:
+        elif self.cache.rng is None:
+            J = self.model.jacobian(self._on_backend(w), self.cache)
+        else:
+            with evaluation(self.cache):
                 J = self.model.jacobian(self._on_backend(w), self.cache)
-            if not self._host:
-                J = be.to_numpy(J)
-        J = np.asarray(J, dtype=np.float64).reshape(-1, w.size)
+        if not self._host:
+            J = be.to_numpy(J)
+        if not (type(J) is np.ndarray and J.dtype == np.float64 and J.shape[1:] == w.shape):
+            J = np.asarray(J, dtype=np.float64).reshape(-1, w.size)
         if self.sw is not None:
             J = self.sw[:, None] * np.broadcast_to(J, (self.sw.size, w.size))
         return J
@@ -131,16 +142,20 @@ class SecondOrderMethod:
         return self.state.stop
 
     def step(self, need_loss: bool) -> Any:
-        """One iteration; the loss before it (the loop's convention)."""
-        loss = self._value(self.r)
+        """One iteration; the loss before it (the loop's convention), read only where the loop
+        reads it: ``need_loss`` (a logged step) or the step that ends the run (else None)."""
+        before = self.r
         if self.state.stop is not None:
-            return loss
-        if self.J is None:
-            self.J = self._jacobian(self.w)
-        w, self.state, r, moved = lm_step(self.w, self.state, self.r, self.J, self._residual)
+            return self._value(before)
+        with np.errstate(all="ignore"):
+            if self.J is None:
+                self.J = self._jacobian_at(self.w)
+            w, self.state, r, moved = lm_step(self.w, self.state, before, self.J, self._residual)
         if moved:
             self.w, self.r, self.J = w, r, None
-        return loss
+        if need_loss or self.state.stop is not None:
+            return self._value(before)
+        return None
 
     def _value(self, r: np.ndarray) -> float:
         return float(self.objective.value(r))

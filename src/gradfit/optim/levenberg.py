@@ -73,6 +73,13 @@ MAX_DAMPING = 1e32
 _FACTOR = 100.0  # MINPACK's initial trust radius, relative to ||D w0||
 _RANK_CUT = (32 * np.finfo(np.float64).eps) ** 2  # S^2 below this x max(S^2): lost to rounding
 
+try:  # the gufunc numpy.linalg.svd(a, full_matrices=False) calls for a float64 matrix
+    from numpy.linalg import _umath_linalg
+
+    _SVD_GUFUNC = _umath_linalg.svd_s
+except (ImportError, AttributeError):  # pragma: no cover - another NumPy's layout
+    _SVD_GUFUNC = None
+
 
 @dataclass(frozen=True)
 class Tolerances:
@@ -126,10 +133,11 @@ def lm_init(
     J = np.asarray(J, dtype=np.float64)
     norms = np.sqrt(np.einsum("ij,ij->j", J, J))
     scale = np.where(norms > 0, norms, 1.0)
-    radius = _FACTOR * float(np.linalg.norm(scale * w)) or _FACTOR
+    sw = scale * w
+    radius = _FACTOR * math.sqrt(float(sw.dot(sw))) or _FACTOR  # numpy.linalg.norm's arithmetic
     ss = float(r @ r)
     stop = None
-    if not (np.isfinite(ss) and np.all(np.isfinite(J))):
+    if not (np.isfinite(ss) and np.isfinite(J).all()):
         stop = "non-finite residuals or Jacobian at the start"
     elif ss == 0.0:
         stop = "converged: the residuals are zero"
@@ -148,8 +156,22 @@ def _factor(r: np.ndarray, J: np.ndarray, scale: np.ndarray) -> tuple:
         e, V = np.linalg.eigh((J.T @ J) / np.outer(scale, scale))
         e, V = np.maximum(e[::-1], 0.0), V[:, ::-1]  # descending, as the SVD's; no rounding < 0
         return e, V, V.T @ ((J.T @ r) / scale)
-    u, s, vt = np.linalg.svd(J / scale, full_matrices=False)
+    u, s, vt = _svd(J / scale)
     return s * s, vt.T, s * (u.T @ r)
+
+
+def _svd(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``numpy.linalg.svd(a, full_matrices=False)`` of a float64 matrix: the same LAPACK call
+    and the same numbers, without the wrapper's checks and conversions (half the time of a
+    small SVD, paid once per Jacobian). Where LAPACK does not converge (its outputs are NaN)
+    ``numpy.linalg.svd`` is called after all, and raises its LinAlgError."""
+    if _SVD_GUFUNC is not None:
+        with np.errstate(all="ignore"):  # as numpy.linalg.svd's, less its error callback
+            u, s, vt = _SVD_GUFUNC(a, signature="d->ddd")
+        if not math.isnan(s[0]):
+            return u, s, vt
+    u, s, vt = np.linalg.svd(a, full_matrices=False)
+    return u, s, vt
 
 
 def _gauss_newton(e: np.ndarray, h: np.ndarray) -> np.ndarray:
@@ -169,8 +191,9 @@ def _trust_region(e: np.ndarray, h: np.ndarray, radius: float, lam: float) -> tu
     ``phi(lam) = ||c(lam)|| - radius``, started from the last step's lam, until
     ``|phi| <= radius / 10`` (at most 10 tries, each a few p-vector operations).
     """
+    minus_h = -h  # NumPy's -h / d is (-h) / d: negated once (exactly), not on every try
     if e[-1] > e[0] * _RANK_CUT:  # full rank (e is in descending order)
-        c = -h / e
+        c = minus_h / e
         norm = math.sqrt(float(c @ c))
         if norm <= 1.1 * radius:
             return c, 0.0
@@ -181,12 +204,13 @@ def _trust_region(e: np.ndarray, h: np.ndarray, radius: float, lam: float) -> tu
     for _ in range(10):
         if not lower < lam < upper:
             lam = max(1e-3 * upper, math.sqrt(lower * upper))
-        c = -h / (e + lam)
+        damped = e + lam
+        c = minus_h / damped
         norm = math.sqrt(float(c @ c))
         phi = norm - radius
         if abs(phi) <= 0.1 * radius:
             break
-        dphi = -float(c @ (c / (e + lam))) / norm
+        dphi = -float(c @ (c / damped)) / norm
         if phi < 0:
             upper = lam
         lower = max(lower, lam - phi / dphi)
@@ -205,8 +229,12 @@ def _float64(a: object) -> np.ndarray:
 
 
 def _gradient_cosine(g: np.ndarray, norms: np.ndarray, ss: float) -> float:
-    """max_j |J_j . r| / (||J_j|| ||r||): 0 at a stationary point, scale-free."""
-    return float((np.abs(g) / np.where(norms > 0, norms, 1.0)).max()) / math.sqrt(ss)
+    """max_j |J_j . r| / (||J_j|| ||r||): 0 at a stationary point, scale-free (in Python
+    floats: p numbers, the same IEEE divisions as NumPy's, without its per-call costs)."""
+    top = max(
+        abs(gj) / (nj if nj > 0 else 1.0) for gj, nj in zip(g.tolist(), norms.tolist(), strict=True)
+    )
+    return top / math.sqrt(ss)
 
 
 def lm_step(
@@ -294,13 +322,17 @@ def lm_step(
     stop = _converged(tol, ss, ared, pred, rho, radius <= tol.xtol * math.sqrt(sw @ sw))
     if stop is None and lam > MAX_DAMPING:
         stop = f"damping grew past {MAX_DAMPING:g}: no step reduces the loss"
-    common.update(lam=lam, radius=radius, stop=stop)
+    # The next state, built whole (state.polish is None here: _polish returned above).
     if accepted:
+        polish = None
         if stop is not None and stop.startswith("converged"):  # polish first (_polish)
-            common.update(stop=None, polish=stop)
-        new = state._replace(**common, ss=ss_new, njev=njev + 1, factor=None)
+            stop, polish = None, stop
+        new = LMState(
+            lam, radius, scale, ss_new, tol, False, nit, nfev, njev + 1, None, polish, stop
+        )
         return w_new, new, r_new, True
-    return w, state._replace(**common, factor=factor), r, False
+    new = LMState(lam, radius, scale, ss, tol, False, nit, nfev, njev, factor, None, stop)
+    return w, new, r, False
 
 
 def _polish(

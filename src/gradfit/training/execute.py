@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -16,7 +17,7 @@ import numpy as np
 from ..backends import versions
 from ..errors import DivergenceError, FitInterrupted, UsageError
 from ..methods import Method, make_method
-from ..result import FitResult
+from ..result import Deferred, FitResult
 from ..understand.analysis import Optimum, closed_form, design_optimum, hessian_spectrum
 from ..understand.uncertainty import FitStatistics, fit_statistics
 from .guard import divergence_advice, divergence_bound
@@ -130,8 +131,6 @@ def result_of(
     plan: Any, method: Method, outcome: TrainOutcome, reference: bool, setup_s: float
 ) -> FitResult:
     """The FitResult of a finished (or interrupted) loop."""
-    from ..plan import optimum_in_x
-
     be, model, domain, stats = plan.backend, plan.model, plan.domain, plan.stats
     params = method.params()
     # The start as the run saw it (rounded to its dtype).
@@ -142,6 +141,8 @@ def result_of(
     if not plan.reference_optimum:  # a robust loss, --l1: no closed form to compare with
         pass
     elif optimum is None and stats is not None:  # from the same statistics: no second pass
+        from ..plan import optimum_in_x
+
         optimum = _in_loss_units(optimum_in_x(stats, model, domain), plan)
     elif optimum is None and reference and (model.reference_degree is not None or model.linear):
         x, y, weights = plan.problem.x, plan.problem.y, plan.problem.weights
@@ -155,10 +156,7 @@ def result_of(
         timings["setup_s"] = setup_s  # the data pass (and the file or generator behind it)
     spec = plan.spec
     lr_auto = plan.lr_auto
-    started = time.perf_counter()
-    statistics = fit_statistics_of(plan, params)
-    if statistics is not None:
-        timings["statistics_s"] = time.perf_counter() - started
+    statistics = deferred_statistics(plan, params, timings)
     return FitResult(
         config=plan.result_config(),
         seed=plan.seed,
@@ -212,11 +210,51 @@ def fit_statistics_of(plan: Any, params: np.ndarray) -> FitStatistics | None:
     ``--sigma`` the chi-square form (``absolute_sigma=True``), with ``--weight`` the relative
     one (``curve_fit`` with ``sigma = 1 / sqrt(w)``).
     """
+    task = _statistics_task(plan, params, copy=False)
+    return None if task is None else task()
+
+
+# A NumPy fit of at most this many rows computes its statistics when they are first read
+# (FitResult.statistics), from a copy of its rows (kilobytes); a larger one, or one whose rows
+# live on torch, computes them with the result (a copy would cost memory, and their pass costs
+# little next to the fit's).
+DEFERRED_ROWS = 1 << 16
+
+
+def deferred_statistics(plan: Any, params: np.ndarray, timings: dict[str, float]) -> Any:
+    """The result's statistics: :func:`fit_statistics_of`, the same numbers, but computed on
+    first read of ``result.statistics`` (a :class:`gradfit.result.Deferred`) when that is cheap
+    to arrange: from the plan's gram statistics, or from a copy of a small NumPy problem's
+    rows; else now. ``timings["statistics_s"]`` records the time they took."""
+    trained = plan.trained
+    later = (plan.stats is not None and getattr(plan.model, "statistics", False)) or (
+        trained is not None
+        and isinstance(trained.x, np.ndarray)
+        and isinstance(trained.y, np.ndarray)
+        and len(trained) <= DEFERRED_ROWS
+    )
+    task = _statistics_task(plan, params, copy=later)
+    if task is None:
+        return None
+
+    def timed() -> FitStatistics | None:
+        started = time.perf_counter()
+        statistics = task()
+        if statistics is not None:
+            timings["statistics_s"] = time.perf_counter() - started
+        return statistics
+
+    return Deferred(timed) if later else timed()
+
+
+def _statistics_task(plan: Any, params: np.ndarray, copy: bool) -> Any:
+    """:func:`fit_statistics_of` as a call that reads nothing of ``plan`` (None: there are
+    none); ``copy``: it holds copies of the arrays it reads (the user's own, in a library fit,
+    may change before it runs)."""
     model, stats, domain = plan.model, plan.stats, plan.domain
     if plan.loss.factor is None:
         return None
-    w = np.asarray(params, dtype=np.float64)
-    names, transform = _reported(model, domain)
+    w = np.array(params, dtype=np.float64)  # a copy: the result's params are the user's to edit
     source = plan.trained if plan.trained is not None else plan.problem  # streamed: chunks
     weights = getattr(source, "weights", None)
     weighted = weights is not None or getattr(source, "weighted", False)
@@ -225,29 +263,64 @@ def fit_statistics_of(plan: Any, params: np.ndarray) -> FitStatistics | None:
     if weighted:
         n_used = int(np.count_nonzero(weights > 0)) if weights is not None else source.positive
     if stats is not None and getattr(model, "statistics", False):
-        total = stats.n if weights is None else stats.gram[0, 0]  # B_0 = 1: sum(w)
-        tss = max(float(stats.yty - stats.xty[0] ** 2 / total), 0.0)  # B_0 = 1: sum(w y)
-        with np.errstate(all="ignore"):
-            ssr = stats.loss(w)
-        if not np.isfinite(ssr):  # a run that diverged (--no-guard)
-            return None
-        return fit_statistics(
-            None, None, names=names, n=n_used or stats.n, jtj=stats.gram, ssr=ssr, y_tss=tss,
-            sigma=sigma, transform=transform,
-        )  # fmt: skip
-    jacobian = getattr(model, "jacobian", None)
-    if jacobian is None or plan.trained is None or plan.comm.distributed:
+        return partial(_gram_statistics, model, domain, stats, w, weights is None, n_used, sigma)
+    if getattr(model, "jacobian", None) is None or plan.trained is None or plan.comm.distributed:
         return None
+    x, y = plan.trained.x, plan.trained.y
+    if copy:
+        x, y = x.copy(), y.copy()
+        weights = None if weights is None else weights.copy()
+    rows = (x, y, weights)
+    return partial(_jacobian_statistics, model, domain, rows, w, n_used, sigma, plan.seed)
+
+
+def _gram_statistics(
+    model: Any,
+    domain: Any,
+    stats: Any,
+    w: np.ndarray,
+    unweighted: bool,
+    n_used: int | None,
+    sigma: float | None,
+) -> FitStatistics | None:
+    """The statistics from the gram statistics of a polynomial fit (no pass over the data)."""
+    names, transform = _reported(model, domain)
+    total = stats.n if unweighted else stats.gram[0, 0]  # B_0 = 1: sum(w)
+    tss = max(float(stats.yty - stats.xty[0] ** 2 / total), 0.0)  # B_0 = 1: sum(w y)
+    with np.errstate(all="ignore"):
+        ssr = stats.loss(w)
+    if not np.isfinite(ssr):  # a run that diverged (--no-guard)
+        return None
+    return fit_statistics(
+        None, None, names=names, n=n_used or stats.n, jtj=stats.gram, ssr=ssr, y_tss=tss,
+        sigma=sigma, transform=transform,
+    )  # fmt: skip
+
+
+def _jacobian_statistics(
+    model: Any,
+    domain: Any,
+    rows: tuple[Any, Any, Any],
+    w: np.ndarray,
+    n_used: int | None,
+    sigma: float | None,
+    seed: int,
+) -> FitStatistics | None:
+    """The statistics from one chunked float64 pass of the model's Jacobian over the rows
+    ``(x, y, weights)`` (weights None: unweighted)."""
     from ..backends import resolve_backend
     from ..stats import array_chunks
 
+    names, transform = _reported(model, domain)
+    jacobian = model.jacobian
+    trained_x, trained_y, weights = rows
     host = resolve_backend("numpy", "cpu", "float64")
     p = model.n_params
     jtj, ssr, count, mean, m2 = np.zeros((p, p)), 0.0, 0, 0.0, 0.0
     with np.errstate(all="ignore"):  # a run that diverged (--no-guard): None below
-        for chunk in array_chunks(plan.trained.x, plan.trained.y, weights=weights):
+        for chunk in array_chunks(trained_x, trained_y, weights=weights):
             x, y = chunk[:2]
-            cache = model.prepare(x, host, plan.seed)
+            cache = model.prepare(x, host, seed)
             J = np.broadcast_to(np.asarray(jacobian(w, cache), dtype=np.float64), (y.size, p))
             r = y - np.broadcast_to(np.asarray(model.forward(w, cache), dtype=np.float64), y.shape)
             wc = chunk[2] if weights is not None else None
