@@ -325,3 +325,17 @@ def test_many_gram_jumps_equal_its_own_stepping(optimizer: str, monkeypatch) -> 
     np.testing.assert_allclose(
         _losses(jumped.loss_history), _losses(stepped.loss_history), rtol=1e-11
     )
+
+
+def test_the_window_map_is_the_domains_own_conversion() -> None:
+    """ManyFitResult's coefficients in x come from one (d, d) matrix (binomial expansion of
+    t = off + scl x); each column equals Domain.to_x, numpy.polynomial's conversion."""
+    from gradfit.data.scaling import Domain
+    from gradfit.many import _window_to_x
+
+    domain = Domain(-3.0, 7.5)
+    rng = np.random.default_rng(2)
+    coef_t = rng.standard_normal((6, 5))
+    M = _window_to_x(domain, 6)
+    for k in range(5):
+        np.testing.assert_allclose(M @ coef_t[:, k], domain.to_x(coef_t[:, k]), rtol=1e-12)
