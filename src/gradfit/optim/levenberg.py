@@ -62,7 +62,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -73,12 +73,31 @@ MAX_DAMPING = 1e32
 _FACTOR = 100.0  # MINPACK's initial trust radius, relative to ||D w0||
 _RANK_CUT = (32 * np.finfo(np.float64).eps) ** 2  # S^2 below this x max(S^2): lost to rounding
 
-try:  # the gufunc numpy.linalg.svd(a, full_matrices=False) calls for a float64 matrix
-    from numpy.linalg import _umath_linalg
 
-    _SVD_GUFUNC = _umath_linalg.svd_s
-except (ImportError, AttributeError):  # pragma: no cover - another NumPy's layout
-    _SVD_GUFUNC = None
+def _svd_gufunc() -> Any:
+    """The gufunc numpy.linalg.svd(a, full_matrices=False) calls for a float64 matrix, or None.
+
+    It is NumPy's private API, so it is used only if it is there and gives, on a small matrix,
+    exactly what numpy.linalg.svd gives; any other NumPy falls back to the public function.
+    """
+    try:
+        from numpy.linalg import _umath_linalg
+
+        gufunc = _umath_linalg.svd_s
+        a = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 7.0]])
+        with np.errstate(all="ignore"):
+            got = gufunc(a, signature="d->ddd")
+        want = np.linalg.svd(a, full_matrices=False)
+        same = len(got) == 3 and all(
+            np.shape(g) == np.shape(w) and np.array_equal(g, w)
+            for g, w in zip(got, want, strict=True)
+        )
+    except Exception:  # pragma: no cover - another NumPy's layout
+        return None
+    return gufunc if same else None
+
+
+_SVD_GUFUNC = _svd_gufunc()
 
 
 @dataclass(frozen=True)
