@@ -148,29 +148,7 @@ class GDPolynomialRegressor(RegressorMixin, BaseEstimator):
         2-D y (a :class:`gradfit.many.ManyFitResult`); otherwise each target is fitted alone
         from the same seed and the parameters stacked as columns."""
         if X.shape[1] == 1 and Y.shape[1] >= 2:
-            result = gradfit_fit(
-                X[:, 0],
-                Y,
-                degree=self.degree,
-                backend=self.backend,
-                dtype=self.dtype,
-                lr=self.lr,
-                steps=self.steps,
-                log_every=self.steps,
-                seed=seed,
-                scale=self.scale,
-                reference=False,
-                weights=self._weights,
-                progress=False,  # no live display per fit (GridSearchCV fits hundreds)
-            )
-            self.result_ = result
-            self.intercept_ = np.asarray(result.coef[0], dtype=np.float64)
-            self.coef_ = np.asarray(result.coef[1:].T, dtype=np.float64)
-            self.domains_ = [result.domain]
-            scaled = result.scaled_coef if result.scaled_coef is not None else result.coef
-            self.scaled_params_ = np.array(scaled)
-            self.loss_history_ = list(result.loss_history)
-            self.n_iter_ = int(self.steps)
+            self._fit_one(X[:, 0], Y, seed)
             return
         fits = []
         for j in range(Y.shape[1]):
@@ -188,8 +166,10 @@ class GDPolynomialRegressor(RegressorMixin, BaseEstimator):
     def _seed(self) -> int | None:
         return _seed(self.random_state)
 
-    def _fit_one(self, x: np.ndarray, y: np.ndarray, seed: int | None) -> None:
-        result = gradfit_fit(
+    def _gradfit(self, x: np.ndarray, y: np.ndarray, seed: int | None, **options: Any) -> Any:
+        """:func:`gradfit.fit` with the estimator's parameters (and ``options``): quiet, no
+        reference optimum, logging only the last step."""
+        return gradfit_fit(
             x,
             y,
             degree=self.degree,
@@ -199,18 +179,26 @@ class GDPolynomialRegressor(RegressorMixin, BaseEstimator):
             steps=self.steps,
             log_every=self.steps,
             seed=seed,
-            scale=self.scale,
             reference=False,
             weights=self._weights,
             progress=False,  # no live display per fit (GridSearchCV fits hundreds)
+            **options,
         )
+
+    def _fit_one(self, x: np.ndarray, y: np.ndarray, seed: int | None) -> None:
+        """One feature: ``gradfit.fit`` itself, on a 1-D y or on a 2-D y (several targets, one
+        loop: a :class:`gradfit.many.ManyFitResult`)."""
+        result = self._gradfit(x, y, seed, scale=self.scale)
         self.result_ = result
-        self.intercept_ = float(result.coef[0])
-        self.coef_ = np.asarray(result.coef[1:], dtype=np.float64).reshape(1, -1)
+        if y.ndim == 1:
+            self.intercept_ = float(result.coef[0])
+            self.coef_ = np.asarray(result.coef[1:], dtype=np.float64).reshape(1, -1)
+        else:
+            self.intercept_ = np.asarray(result.coef[0], dtype=np.float64)
+            self.coef_ = np.asarray(result.coef[1:].T, dtype=np.float64)
         self.domains_ = [result.domain]
-        self.scaled_params_ = (
-            result.scaled_coef if result.scaled_coef is not None else result.coef.copy()
-        )
+        scaled = result.scaled_coef if result.scaled_coef is not None else result.coef
+        self.scaled_params_ = np.array(scaled)
         self.loss_history_ = list(result.loss_history)
         self.n_iter_ = int(self.steps)
 
@@ -224,21 +212,7 @@ class GDPolynomialRegressor(RegressorMixin, BaseEstimator):
         columns = [
             c if d is None else d.to_window(c) for c, d in zip(X.T, self.domains_, strict=True)
         ]
-        result = gradfit_fit(
-            np.column_stack(columns),
-            y,
-            model="additive",
-            degree=self.degree,
-            backend=self.backend,
-            dtype=self.dtype,
-            lr=self.lr,
-            steps=self.steps,
-            log_every=self.steps,
-            seed=seed,
-            reference=False,
-            weights=self._weights,
-            progress=False,  # no live display per fit (GridSearchCV fits hundreds)
-        )
+        result = self._gradfit(np.column_stack(columns), y, seed, model="additive")
         self.result_ = None  # a FitResult predicts one x; this model is the design below
         params = result.params
         self.scaled_params_ = params
