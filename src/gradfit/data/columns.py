@@ -18,7 +18,7 @@ import numpy as np
 
 from .errors import UsageError, excerpt, list_names
 from .formats import open_table
-from .load import check_fittable, read_whole
+from .load import check_fittable, read_whole, source_info
 from .table import Column, Table
 from .weights import check_column
 
@@ -48,18 +48,7 @@ class Columns:
 
     def info(self) -> dict[str, Any]:
         """Where the data came from, as each column's result reports it (``y`` added there)."""
-        return {
-            "name": Path(self.path).name,
-            "path": self.path,
-            "x": self.x_name,
-            "rows": self.rows,
-            "dropped": self.dropped,
-            "used": int(self.x.shape[0]),
-        } | (
-            {}
-            if self.weight_name is None
-            else {"sigma" if self.absolute else "weight": self.weight_name}
-        )
+        return {"name": Path(self.path).name} | source_info(self)
 
 
 def choose_columns(table: Table, x: Column, spec: str, skip: tuple[int, ...] = ()) -> list[int]:

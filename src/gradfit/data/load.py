@@ -59,18 +59,20 @@ class Data:
 
     def info(self) -> dict[str, Any]:
         """A JSON-ready summary (for results and saved models)."""
-        return {
-            "path": self.path,
-            "x": self.x_name,
-            "y": self.y_name,
-            "rows": self.rows,
-            "dropped": self.dropped,
-            "used": int(self.x.shape[0]),
-        } | (
-            {}
-            if self.weight_name is None
-            else {"sigma" if self.absolute else "weight": self.weight_name}
-        )
+        return source_info(self, self.y_name)
+
+
+def source_info(data: Any, y_name: str | None = None) -> dict[str, Any]:
+    """Where rows read from a file came from, JSON-ready: its path, the x (and y) column, the
+    rows read, dropped and used, and the sigma or weight column. ``data``: a :class:`Data`, or
+    the several-y :class:`gradfit.data.columns.Columns`."""
+    info: dict[str, Any] = {"path": data.path, "x": data.x_name}
+    if y_name is not None:
+        info["y"] = y_name
+    info |= {"rows": data.rows, "dropped": data.dropped, "used": int(data.x.shape[0])}
+    if data.weight_name is not None:
+        info["sigma" if data.absolute else "weight"] = data.weight_name
+    return info
 
 
 def load_data(
