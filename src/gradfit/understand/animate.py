@@ -23,7 +23,7 @@ import numpy as np
 from ..data import as_float64
 from ..errors import UsageError
 from ..outputs import atomic_output, write_text_atomic
-from .plot import MAX_POINTS, _thin
+from .plot import MAX_POINTS, _thin, agg_pyplot
 
 FORMATS = (".gif", ".mp4", ".html")
 SIZE_PX = (640, 320)  # small pictures: the README shows one
@@ -181,11 +181,8 @@ def _figure(data: AnimationData, animation: Any, plt: Any, fps: int) -> tuple[An
 
 
 def _animation_module() -> Any:
-    try:
-        import matplotlib
+    """matplotlib's animation module, on the Agg backend (one error line without matplotlib)."""
+    agg_pyplot("--animate")
+    from matplotlib import animation
 
-        matplotlib.use("Agg")
-        from matplotlib import animation
-    except ImportError:
-        raise UsageError("--animate needs matplotlib: pip install matplotlib") from None
     return animation

@@ -365,20 +365,14 @@ def format_summary(land: Landscape) -> str:
 def save_landscape(land: Landscape, path: str | os.PathLike[str]) -> None:
     """Draw ``land`` into a PNG at ``path`` (a temporary file renamed into place): the loss
     above its lowest value on the grid, log-spaced contours, and each optimizer's path."""
-    from ..outputs import atomic_output
+    from .plot import agg_pyplot, write_png
 
     if Path(path).suffix.lower() != ".png":
         raise UsageError(
             f"landscape writes a PNG image; give a file name ending in .png, not {path}"
         )
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-        from matplotlib.colors import LogNorm
-    except ImportError:
-        raise UsageError("landscape needs matplotlib: pip install matplotlib") from None
+    plt = agg_pyplot("landscape")
+    from matplotlib.colors import LogNorm
 
     finite = np.isfinite(land.loss)
     low = min(float(land.loss[finite].min()), land.optimum_loss) if finite.any() else 0.0
@@ -420,8 +414,4 @@ def save_landscape(land: Landscape, path: str | os.PathLike[str]) -> None:
     )
     ax.legend(fontsize=7, loc="best", framealpha=0.85)
     fig.tight_layout()
-    try:
-        with atomic_output(path) as tmp:
-            fig.savefig(tmp, format="png")
-    finally:
-        plt.close(fig)
+    write_png(fig, path)

@@ -99,18 +99,37 @@ def compare_plot_data(comparison: Any, x: Any, y: Any) -> PlotData:
     return PlotData(f"compare: {c.steps} steps from one start", xs, ys, grid, curves, opt)
 
 
-def save_plot(data: PlotData, path: str | os.PathLike[str]) -> None:
-    """Draw ``data`` into a PNG at ``path`` (written to a temporary file, then renamed)."""
-    target = Path(path)
-    if target.suffix.lower() != ".png":
-        raise UsageError(f"--plot writes a PNG image; give a file name ending in .png, not {path}")
+def agg_pyplot(needed_by: str) -> Any:
+    """``matplotlib.pyplot`` on the non-interactive Agg backend (no display needed), imported
+    now; without matplotlib, one error line saying that ``needed_by`` needs it."""
     try:
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        raise UsageError("--plot needs matplotlib: pip install matplotlib") from None
+        raise UsageError(f"{needed_by} needs matplotlib: pip install matplotlib") from None
+    return plt
+
+
+def write_png(fig: Any, path: str | os.PathLike[str]) -> None:
+    """Write ``fig`` as a PNG at ``path`` (a temporary file renamed into place), then close it
+    (also when writing fails)."""
+    import matplotlib.pyplot as plt
+
+    try:
+        with atomic_output(path) as tmp:
+            fig.savefig(tmp, format="png")
+    finally:
+        plt.close(fig)
+
+
+def save_plot(data: PlotData, path: str | os.PathLike[str]) -> None:
+    """Draw ``data`` into a PNG at ``path`` (written to a temporary file, then renamed)."""
+    target = Path(path)
+    if target.suffix.lower() != ".png":
+        raise UsageError(f"--plot writes a PNG image; give a file name ending in .png, not {path}")
+    plt = agg_pyplot("--plot")
 
     panels = 2 if data.residuals is None else 3
     fig, axes = plt.subplots(1, panels, figsize=(5.5 * panels, 4.2), dpi=110)
@@ -149,12 +168,7 @@ def save_plot(data: PlotData, path: str | os.PathLike[str]) -> None:
     ax_loss.grid(alpha=0.3, which="both")
     fig.suptitle(data.title, fontsize=10)
     fig.tight_layout()
-
-    try:
-        with atomic_output(target) as tmp:
-            fig.savefig(tmp, format="png")
-    finally:
-        plt.close(fig)
+    write_png(fig, target)
 
 
 def _thin(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
