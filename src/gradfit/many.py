@@ -41,7 +41,8 @@ from .plan import plan
 from .result import FitResult
 from .stats import BLOCK, REFINE_BELOW, GramStats, accumulate, array_chunks, basis_rows
 from .training.execute import result_of
-from .training.loop import DIVERGENCE_FACTOR, LogCallback, TrainOutcome, train
+from .training.guard import divergence_advice, divergence_bound
+from .training.loop import LogCallback, TrainOutcome, train
 
 SCHEMA = "gradfit.many/1"
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "rmsprop", "adam")
@@ -160,9 +161,8 @@ def fit_many(
             planned.seed,
         )
     bound = None
-    if config.guard:
-        scale = max(be.scalar(block.loss()), factor * float(stats.yty.sum()), 1e-300)
-        bound = DIVERGENCE_FACTOR * scale if np.isfinite(scale) else np.inf
+    if config.guard:  # as one fit's guard, on the total: sum(y^2) over every column is known
+        bound = divergence_bound(block, None, be, None, float(stats.yty.sum()), factor)
     setup_s = time.perf_counter() - started
     try:
         outcome = train(
@@ -174,7 +174,6 @@ def fit_many(
             bound=bound,
         )
     except DivergenceError as exc:
-        from .training.guard import divergence_advice
         from .understand.analysis import gram_spectrum
 
         spectrum = gram_spectrum(stats.gram).scaled(factor)
