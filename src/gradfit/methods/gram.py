@@ -21,6 +21,7 @@ from ..errors import UsageError
 from ..losses import NO_PENALTY, SQUARED, Loss, Penalty
 from ..optim import OptimizerSpec, load_state, make_array_optimizer
 from ..stats import GramStats
+from .jumps import QuadraticSteps
 
 
 class GramMethod:
@@ -73,7 +74,7 @@ class GramMethod:
         self.w = be.asarray(np.array(init, dtype=np.float64))
         self.optimizer = make_array_optimizer(spec)
         self.state = self.optimizer.init(self.w)
-        self._jumps: Any = None  # built on first use: the affine map, or False (none)
+        self._steps = QuadraticSteps(self.optimizer, self.H, self.b, be)
 
     def step(self, need_loss: bool) -> Any | None:
         loss = self.loss() if need_loss else None
@@ -85,13 +86,7 @@ class GramMethod:
     def exact_jumps(self) -> bool:
         """Whether :meth:`advance` jumps (an affine optimizer whose iteration converges) rather
         than stepping; the map is built on the first ask."""
-        if self._jumps is None:
-            from .jumps import affine_jumps
-
-            be = self.backend
-            H, b = be.to_numpy(self.H), be.to_numpy(self.b)
-            self._jumps = affine_jumps(self.optimizer, H, b, be.asarray) or False
-        return bool(self.jumps and self._jumps)
+        return bool(self.jumps and self._steps.exact)
 
     def advance(self, k: int) -> None:
         """Run ``k`` steps at once, no loss read (the loop's steps between logged ones).
@@ -100,17 +95,7 @@ class GramMethod:
         ``k`` steps are one precomputed matrix power (:mod:`.jumps`), the same iterates as
         stepping to float64 rounding. Other optimizers (rmsprop, adam) step ``k`` times.
         """
-        if self.exact_jumps:
-            self.w, self.state = self._jumps.apply(k, self.w, self.state)
-            return
-        # Stepping, as step() does, with less per-step overhead: 2 (H w - b) as (2 H) w - 2 b
-        # (doubling is exact: the same numbers) and NumPy's dot, quicker than @ on tiny arrays.
-        H2, b2, update = 2.0 * self.H, 2.0 * self.b, self.optimizer.update
-        product = H2.dot if self.backend.name == "numpy" else H2.__matmul__
-        w, state = self.w, self.state
-        for _ in range(k):
-            w, state = update(product(w) - b2, state, w)
-        self.w, self.state = w, state
+        self.w, self.state = self._steps.advance(k, self.w, self.state, self.exact_jumps)
 
     def loss(self) -> Any:
         d = self.w - self.w_star

@@ -122,3 +122,38 @@ def affine_jumps(
     ):
         return None
     return AffineJumps(A, c, d, asarray)
+
+
+class QuadraticSteps:
+    """``k`` steps of ``optimizer`` on the gradient ``2 (H w - b)``, for gram's methods (one
+    column of parameters or a (d, K) block): one affine jump where the optimizer allows it
+    (:func:`affine_jumps`, built on the first ask), else ``k`` steps of the optimizer's update.
+    ``H``, ``b`` live on ``backend``'s device."""
+
+    def __init__(self, optimizer: Any, H: Any, b: Any, backend: Any) -> None:
+        self.optimizer, self.H, self.b, self.backend = optimizer, H, b, backend
+        self._map: AffineJumps | bool | None = None  # the map, False (none), None (not built)
+
+    @property
+    def exact(self) -> bool:
+        """Whether the steps are one affine map of a converging iteration (sgd, momentum,
+        nesterov), i.e. whether :meth:`advance` can jump."""
+        if self._map is None:
+            be = self.backend
+            H, b = be.to_numpy(self.H), be.to_numpy(self.b)
+            self._map = affine_jumps(self.optimizer, H, b, be.asarray) or False
+        return bool(self._map)
+
+    def advance(self, k: int, w: Any, state: Any, jump: bool = True) -> tuple[Any, Any]:
+        """The parameters and optimizer state ``k`` steps after ``(w, state)``: one jump when
+        ``jump`` and :attr:`exact`, else stepping. Stepping computes ``2 (H w - b)`` as
+        ``(2 H) w - 2 b`` (doubling is exact: the same numbers, one operation less), with
+        NumPy's ``dot``, quicker than ``@`` on tiny arrays."""
+        if jump and self.exact:
+            assert isinstance(self._map, AffineJumps)
+            return self._map.apply(k, w, state)
+        H2, b2, update = 2.0 * self.H, 2.0 * self.b, self.optimizer.update
+        product = H2.dot if self.backend.name == "numpy" else H2.__matmul__
+        for _ in range(k):
+            w, state = update(product(w) - b2, state, w)
+        return w, state

@@ -23,6 +23,7 @@ import numpy as np
 from ..backends import Backend, resolve_backend
 from ..losses import Loss
 from ..optim import OptimizerSpec, load_state, make_array_optimizer
+from .jumps import QuadraticSteps
 
 
 class _Block:
@@ -98,7 +99,7 @@ class ManyGram(_Block):
         self.G2, self.B2 = 2.0 * self.G, 2.0 * self.B
         self.w_star, self.best = be.asarray(w_star), be.asarray(factor * best)
         self._start(spec, init, xty.shape[1])
-        self._jumps: Any = None  # built on first use: the affine map, or False (none)
+        self._steps = QuadraticSteps(self.optimizer, self.G, self.B, be)
 
     def step(self, need_loss: bool) -> Any | None:
         loss = self._logged_loss() if need_loss else None
@@ -109,24 +110,12 @@ class ManyGram(_Block):
     @property
     def exact_jumps(self) -> bool:
         """Whether :meth:`advance` jumps (sgd, momentum, nesterov on a converging iteration)."""
-        if self._jumps is None:
-            from .jumps import affine_jumps
-
-            be = self.backend
-            G, B = be.to_numpy(self.G), be.to_numpy(self.B)
-            self._jumps = affine_jumps(self.optimizer, G, B, be.asarray) or False
-        return bool(self._jumps)
+        return self._steps.exact
 
     def advance(self, k: int) -> None:
         """``k`` steps at once for every column, as :meth:`GramMethod.advance`: one matrix power
         applied to the whole (d, K) block where the optimizer is affine, else ``k`` steps."""
-        if self.exact_jumps:
-            self.W, self.state = self._jumps.apply(k, self.W, self.state)
-            return
-        W, state, update = self.W, self.state, self.optimizer.update
-        for _ in range(k):
-            W, state = update(self.G2 @ W - self.B2, state, W)
-        self.W, self.state = W, state
+        self.W, self.state = self._steps.advance(k, self.W, self.state, self.exact_jumps)
 
     def column_losses(self) -> Any:
         D = self.W - self.w_star
